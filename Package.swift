@@ -1,0 +1,37 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "Vitreous",
+    products: [
+        .library(name: "VitreousTensor", targets: ["VitreousTensor"]),
+        .executable(name: "vitreous-bench", targets: ["vitreous-bench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // C libraries from Debian's packages (see Scripts/install-deps.sh).
+        .systemLibrary(name: "COpenCL", path: "Sources/COpenCL"),
+        .systemLibrary(name: "CCLBlast", path: "Sources/CCLBlast"),
+        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
+
+        .target(
+            name: "VitreousTensor",
+            dependencies: [
+                "COpenCL", "CCLBlast", "CBLAS",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "vitreous-bench",
+            dependencies: [
+                "VitreousTensor",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "VitreousTensorTests", dependencies: ["VitreousTensor"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

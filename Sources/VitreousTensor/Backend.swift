@@ -1,0 +1,96 @@
+import Foundation
+
+/// The activation applied by ``linear(_:weight:bias:activation:)`` after its bias.
+public enum Activation: Int32, Sendable, CaseIterable {
+    /// No activation: `y = x·Wᵀ + b`.
+    case identity = 0
+    /// Exact GELU, `0.5·x·(1 + erf(x/√2))`, as PyTorch's default `nn.GELU()`.
+    case gelu = 1
+}
+
+/// The operations one device implements. ``CPUBackend`` and ``OpenCLBackend`` are the two kinds.
+///
+/// Shapes are validated by the public operations before a backend sees them, so backends receive flat sizes.
+/// Outputs are passed in freshly allocated by ``empty(shape:)``; a backend writes every element of them.
+/// Every method may be called from several threads at once.
+public protocol Backend: AnyObject, Sendable {
+    /// The device this backend runs on.
+    var device: Device { get }
+
+    /// A tensor whose elements are undefined until an operation writes them
+    /// (NaN when ``VitreousDebug/poisonAllocations`` is on).
+    func empty(shape: [Int]) throws -> Tensor
+    /// A tensor holding a copy of `values`.
+    func tensor(_ values: UnsafeBufferPointer<Float>, shape: [Int]) throws -> Tensor
+    /// Copies the elements of `tensor` to host memory, after waiting for the work that produces them.
+    func read(_ tensor: Tensor, into destination: UnsafeMutableBufferPointer<Float>) throws
+    /// Waits until all submitted work has finished.
+    func synchronize() throws
+
+    /// `c[i] = a[i] · op(b[i])` for `i < batch`, row-major; `op(b)` is `bᵀ` (b stored `[n, k]`) when
+    /// `transposeB`, else b stored `[k, n]`. `a` is `[batch, m, k]`; `b` has `batch` matrices, or one
+    /// matrix shared by every batch item when `shareB`.
+    func matmul(_ a: Tensor, _ b: Tensor, into c: Tensor,
+                batch: Int, m: Int, n: Int, k: Int, transposeB: Bool, shareB: Bool) throws
+    /// In place on a fresh `y` of `rows × columns`: `y = act(y + bias)` (bias of `columns`, optional).
+    func biasActivation(_ y: Tensor, bias: Tensor?, activation: Activation, columns: Int) throws
+    /// Layer norm of `rows` rows of `dim`; with `residual`, normalises `x + residual` and writes that sum
+    /// to `sum` too.
+    func layerNorm(_ x: Tensor, residual: Tensor?, weight: Tensor, bias: Tensor, rows: Int, dim: Int,
+                   eps: Float, sum: Tensor?, out: Tensor) throws
+    /// Per-token L2 norms of `[batch, tokens, dim]` into `norms` `[batch, tokens]`, and per image
+    /// `(max, argmax, mean)` over tokens `range` into `stats` `[batch, 3]`.
+    func tokenNorms(_ x: Tensor, batch: Int, tokens: Int, dim: Int, range: Range<Int>,
+                    norms: Tensor, stats: Tensor) throws
+    /// Element-wise exact GELU.
+    func gelu(_ x: Tensor, out: Tensor) throws
+    /// Element-wise sum of two tensors of equal count.
+    func add(_ a: Tensor, _ b: Tensor, out: Tensor) throws
+    /// `out = residual + gamma ⊙ x`, `gamma` broadcast over rows of `columns`.
+    func layerScale(_ x: Tensor, gamma: Tensor, residual: Tensor, columns: Int, out: Tensor) throws
+    /// Softmax over each of `rows` rows of `columns`.
+    func softmax(_ x: Tensor, rows: Int, columns: Int, out: Tensor) throws
+}
+
+/// Switches for tests and debugging. Not for production use.
+public enum VitreousDebug {
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var poison = false
+
+    /// When on, every new allocation is filled with NaN before an operation writes it, so a kernel that
+    /// skips an element shows up as NaN in its output. Costs one fill per allocation.
+    public static var poisonAllocations: Bool {
+        get { lock.withLock { poison } }
+        set { lock.withLock { poison = newValue } }
+    }
+}
+
+/// One backend per device, created on first use and kept for the life of the process.
+private enum BackendRegistry {
+    static let lock = NSLock()
+    nonisolated(unsafe) static var backends: [Device: any Backend] = [:]
+}
+
+/// The backend for `device`, starting it on first use (an OpenCL context, queue and kernel programs).
+/// - Throws: ``VitreousError/deviceUnavailable(_:)`` for an OpenCL index that does not exist or a device
+///   that fails to start.
+public func backend(for device: Device) throws -> any Backend {
+    BackendRegistry.lock.lock()
+    defer { BackendRegistry.lock.unlock() }
+    if let existing = BackendRegistry.backends[device] { return existing }
+    let made: any Backend
+    switch device {
+    case .cpu:
+        made = CPUBackend.shared
+    case .openCL(let index):
+        let handles = OpenCLPlatforms.enumeration.devices
+        guard handles.indices.contains(index) else {
+            throw VitreousError.deviceUnavailable(handles.isEmpty
+                ? "opencl:\(index) requested but \(Device.openCLProblem ?? "no OpenCL device exists")"
+                : "opencl:\(index) does not exist; devices are opencl:0...opencl:\(handles.count - 1)")
+        }
+        made = try OpenCLBackend(handle: handles[index])
+    }
+    BackendRegistry.backends[device] = made
+    return made
+}

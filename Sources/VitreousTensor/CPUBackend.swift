@@ -1,0 +1,190 @@
+import CBLAS
+import Foundation
+
+/// The host backend: GEMM through OpenBLAS, everything else vectorised Swift split over all cores.
+///
+/// A production path, not a fallback demo: on machines without a GPU it is the fastest way to run a ViT.
+public final class CPUBackend: Backend {
+    /// The one CPU backend of the process.
+    public static let shared = CPUBackend()
+
+    public var device: Device { .cpu }
+
+    private init() {
+        openblas_set_num_threads(Int32(hostThreadCount))
+    }
+
+    // MARK: Memory
+
+    public func empty(shape: [Int]) throws -> Tensor {
+        try Tensor.validate(shape: shape)
+        let storage = HostStorage(count: shape.reduce(1, *))
+        if VitreousDebug.poisonAllocations {
+            storage.pointer.initialize(repeating: .nan, count: max(storage.count, 1))
+        }
+        return Tensor(shape: shape, storage: storage)
+    }
+
+    public func tensor(_ values: UnsafeBufferPointer<Float>, shape: [Int]) throws -> Tensor {
+        let out = try empty(shape: shape)
+        if let base = values.baseAddress {
+            try host(out).update(from: base, count: min(values.count, out.count))
+        }
+        return out
+    }
+
+    public func read(_ tensor: Tensor, into destination: UnsafeMutableBufferPointer<Float>) throws {
+        guard let base = destination.baseAddress else { return }
+        base.update(from: try host(tensor), count: min(destination.count, tensor.count))
+    }
+
+    public func synchronize() throws {}
+
+    /// The host pointer behind a CPU tensor.
+    func host(_ tensor: Tensor) throws -> UnsafeMutablePointer<Float> {
+        guard let storage = tensor.storage as? HostStorage else {
+            throw VitreousError.deviceMismatch("\(tensor) given to the CPU backend")
+        }
+        return storage.pointer
+    }
+
+    // MARK: Linear algebra
+
+    public func matmul(_ a: Tensor, _ b: Tensor, into c: Tensor,
+                       batch: Int, m: Int, n: Int, k: Int, transposeB: Bool, shareB: Bool) throws {
+        let (pa, pb, pc) = (try host(a), try host(b), try host(c))
+        guard m > 0, n > 0, batch > 0 else { return }
+        guard k > 0 else {
+            pc.update(repeating: 0, count: batch * m * n)
+            return
+        }
+        let transB = transposeB ? CblasTrans : CblasNoTrans
+        let ldb = Int32(transposeB ? k : n)
+        if shareB {
+            // One matrix for every batch item: the batch folds into the rows of a single GEMM.
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, transB, Int32(batch * m), Int32(n), Int32(k),
+                        1, pa, Int32(k), pb, ldb, 0, pc, Int32(n))
+            return
+        }
+        for item in 0..<batch {
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, transB, Int32(m), Int32(n), Int32(k),
+                        1, pa + item * m * k, Int32(k), pb + item * k * n, ldb, 0, pc + item * m * n, Int32(n))
+        }
+    }
+
+    public func biasActivation(_ y: Tensor, bias: Tensor?, activation: Activation, columns: Int) throws {
+        let py = SendablePointer(try host(y))
+        let pbias = try bias.map { SendablePointer(try host($0)) }
+        guard columns > 0 else { return }
+        let rows = y.count / columns
+        parallelFor(rows, grain: max(1, 16_384 / columns)) { range in
+            for row in range {
+                let line = py.base + row * columns
+                CPUMath.forEachLane(columns, vector: { i in
+                    var v = line.loadVector(at: i)
+                    if let pbias { v += pbias.base.loadVector(at: i) }
+                    if activation == .gelu { v = CPUMath.gelu(v) }
+                    line.storeVector(v, at: i)
+                }, scalar: { i in
+                    var v = line[i]
+                    if let pbias { v += pbias[i] }
+                    if activation == .gelu { v = CPUMath.gelu(v) }
+                    line[i] = v
+                })
+            }
+        }
+    }
+
+    // MARK: Normalisation
+
+    public func layerNorm(_ x: Tensor, residual: Tensor?, weight: Tensor, bias: Tensor, rows: Int, dim: Int,
+                          eps: Float, sum: Tensor?, out: Tensor) throws {
+        let px = SendablePointer(try host(x)), py = SendablePointer(try host(out))
+        let pw = SendablePointer(try host(weight)), pb = SendablePointer(try host(bias))
+        let pr = try residual.map { SendablePointer(try host($0)) }
+        let ps = try sum.map { SendablePointer(try host($0)) }
+        parallelFor(rows, grain: max(1, 8_192 / max(dim, 1))) { range in
+            for row in range {
+                var source = px.base + row * dim
+                if let pr, let ps {
+                    let r = pr.base + row * dim, s = ps.base + row * dim
+                    CPUMath.forEachLane(dim, vector: { i in
+                        s.storeVector(source.loadVector(at: i) + r.loadVector(at: i), at: i)
+                    }, scalar: { i in s[i] = source[i] + r[i] })
+                    source = s
+                }
+                let mean = CPUKernels.sum(source, dim) / Float(dim)
+                let variance = CPUKernels.sumOfSquaredDeviations(source, dim, mean: mean) / Float(dim)
+                let rstd = 1 / (variance + eps).squareRoot()
+                let y = py.base + row * dim
+                CPUMath.forEachLane(dim, vector: { i in
+                    let v = (source.loadVector(at: i) - mean) * rstd
+                    y.storeVector(v * pw.base.loadVector(at: i) + pb.base.loadVector(at: i), at: i)
+                }, scalar: { i in y[i] = (source[i] - mean) * rstd * pw[i] + pb[i] })
+            }
+        }
+    }
+
+    public func tokenNorms(_ x: Tensor, batch: Int, tokens: Int, dim: Int, range: Range<Int>,
+                           norms: Tensor, stats: Tensor) throws {
+        let px = SendablePointer(try host(x)), pn = SendablePointer(try host(norms))
+        let pstats = try host(stats)
+        parallelFor(batch * tokens, grain: max(1, 8_192 / max(dim, 1))) { rows in
+            for row in rows {
+                pn[row] = CPUKernels.sumOfSquares(px.base + row * dim, dim).squareRoot()
+            }
+        }
+        for image in 0..<batch {
+            let line = pn.base + image * tokens
+            let (maximum, argmax, mean) = CPUKernels.statistics(line, range)
+            pstats[image * 3] = maximum
+            pstats[image * 3 + 1] = Float(argmax)
+            pstats[image * 3 + 2] = mean
+        }
+    }
+
+    // MARK: Element-wise
+
+    public func gelu(_ x: Tensor, out: Tensor) throws {
+        let px = SendablePointer(try host(x)), py = SendablePointer(try host(out))
+        CPUKernels.elementwise(x.count) { i in
+            py.base.storeVector(CPUMath.gelu(px.base.loadVector(at: i)), at: i)
+        } scalar: { i in
+            py[i] = CPUMath.gelu(px[i])
+        }
+    }
+
+    public func add(_ a: Tensor, _ b: Tensor, out: Tensor) throws {
+        let pa = SendablePointer(try host(a)), pb = SendablePointer(try host(b))
+        let py = SendablePointer(try host(out))
+        CPUKernels.elementwise(a.count) { i in
+            py.base.storeVector(pa.base.loadVector(at: i) + pb.base.loadVector(at: i), at: i)
+        } scalar: { i in
+            py[i] = pa[i] + pb[i]
+        }
+    }
+
+    public func layerScale(_ x: Tensor, gamma: Tensor, residual: Tensor, columns: Int, out: Tensor) throws {
+        let px = SendablePointer(try host(x)), pg = SendablePointer(try host(gamma))
+        let pr = SendablePointer(try host(residual)), py = SendablePointer(try host(out))
+        guard columns > 0 else { return }
+        parallelFor(x.count / columns, grain: max(1, 16_384 / columns)) { range in
+            for row in range {
+                let offset = row * columns
+                let (xs, rs, ys) = (px.base + offset, pr.base + offset, py.base + offset)
+                CPUMath.forEachLane(columns, vector: { i in
+                    ys.storeVector(rs.loadVector(at: i) + pg.base.loadVector(at: i) * xs.loadVector(at: i), at: i)
+                }, scalar: { i in ys[i] = rs[i] + pg[i] * xs[i] })
+            }
+        }
+    }
+
+    public func softmax(_ x: Tensor, rows: Int, columns: Int, out: Tensor) throws {
+        let px = SendablePointer(try host(x)), py = SendablePointer(try host(out))
+        parallelFor(rows, grain: max(1, 4_096 / max(columns, 1))) { range in
+            for row in range {
+                CPUKernels.softmaxRow(px.base + row * columns, py.base + row * columns, columns)
+            }
+        }
+    }
+}

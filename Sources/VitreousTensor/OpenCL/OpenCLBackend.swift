@@ -1,0 +1,253 @@
+import CCLBlast
+import COpenCL
+import Foundation
+
+/// An OpenCL device: one context and one in-order queue, kernel programs built once and cached,
+/// a buffer pool, GEMM through CLBlast and the rest through Vitreous's kernels in `Kernels/`.
+///
+/// Operations are queued without waiting; ``read(_:into:)`` and ``synchronize()`` wait. Launches from
+/// several threads are serialised by a lock (kernel objects hold their arguments, so setting them up
+/// and enqueueing must not interleave); the queue keeps the device busy meanwhile.
+public final class OpenCLBackend: Backend, @unchecked Sendable {  // handles immutable; launches behind `launchLock`
+    public let device: Device
+    /// The device's properties.
+    public let info: OpenCLDeviceInfo
+    let context: cl_context
+    let queue: cl_command_queue
+    let pool: OpenCLBufferPool
+    let programs: OpenCLPrograms
+    private let launchLock = NSLock()
+
+    init(handle: OpenCLDeviceHandle) throws {
+        info = handle.info
+        device = .openCL(handle.info.index)
+        var status: cl_int = 0
+        var deviceID: cl_device_id? = handle.device
+        var properties: [cl_context_properties] = [
+            cl_context_properties(CL_CONTEXT_PLATFORM), cl_context_properties(Int(bitPattern: handle.platform)), 0,
+        ]
+        guard let context = clCreateContext(&properties, 1, &deviceID, nil, nil, &status), status == CL_SUCCESS else {
+            throw VitreousError.deviceUnavailable(
+                "\(handle.info.name): clCreateContext returned \(openCLStatusName(status))")
+        }
+        guard let queue = clCreateCommandQueue(context, handle.device, 0, &status), status == CL_SUCCESS else {
+            clReleaseContext(context)
+            throw VitreousError.deviceUnavailable(
+                "\(handle.info.name): clCreateCommandQueue returned \(openCLStatusName(status))")
+        }
+        self.context = context
+        self.queue = queue
+        // Keep at most a quarter of the device's memory in the pool.
+        pool = OpenCLBufferPool(context: context, capacityBytes: Int(min(handle.info.globalMemoryBytes / 4,
+                                                                         UInt64(Int.max))))
+        programs = OpenCLPrograms(context: context, handle: handle, tuning: OpenCLTuning(device: handle.info))
+    }
+
+    deinit {
+        clFinish(queue)
+        clReleaseCommandQueue(queue)
+        clReleaseContext(context)
+    }
+
+    /// Buffer-pool counters: buffers created, requests served from the pool, live and peak bytes.
+    public var allocationStatistics: (created: Int, reused: Int, liveBytes: Int, peakLiveBytes: Int) {
+        let counters = pool.statistics
+        return (counters.created, counters.reused, counters.liveBytes, counters.peakLiveBytes)
+    }
+
+    /// Releases the pooled (unused) device buffers to the driver.
+    public func trimBufferPool() { pool.trim() }
+
+    // MARK: Memory
+
+    public func empty(shape: [Int]) throws -> Tensor {
+        try Tensor.validate(shape: shape)
+        let count = shape.reduce(1, *)
+        guard UInt64(count) * 4 <= info.maxAllocationBytes || info.maxAllocationBytes == 0 else {
+            throw VitreousError.allocationFailed(
+                "\(count * 4) bytes exceed \(info.name)'s largest allocation (\(info.maxAllocationBytes) bytes)")
+        }
+        let (buffer, bytes) = try pool.obtain(bytes: count * 4)
+        let storage = CLStorage(count: count, buffer: buffer, bytes: bytes, device: device, pool: pool)
+        if VitreousDebug.poisonAllocations {
+            var nan = Float.nan
+            try launchLock.withLock {
+                try checkCL(clEnqueueFillBuffer(queue, buffer, &nan, 4, 0, bytes, 0, nil, nil), "clEnqueueFillBuffer")
+            }
+        }
+        return Tensor(shape: shape, storage: storage)
+    }
+
+    public func tensor(_ values: UnsafeBufferPointer<Float>, shape: [Int]) throws -> Tensor {
+        let out = try empty(shape: shape)
+        guard let base = values.baseAddress, out.count > 0 else { return out }
+        try launchLock.withLock {
+            // Blocking write: the caller's memory may go away as soon as this returns.
+            try checkCL(clEnqueueWriteBuffer(queue, try buffer(out), cl_bool(CL_TRUE), 0,
+                                             min(values.count, out.count) * 4, base, 0, nil, nil),
+                        "clEnqueueWriteBuffer")
+        }
+        return out
+    }
+
+    public func read(_ tensor: Tensor, into destination: UnsafeMutableBufferPointer<Float>) throws {
+        guard let base = destination.baseAddress, tensor.count > 0 else { return }
+        let mem = try buffer(tensor)
+        try launchLock.withLock {
+            try checkCL(clEnqueueReadBuffer(queue, mem, cl_bool(CL_TRUE), 0,
+                                            min(destination.count, tensor.count) * 4, base, 0, nil, nil),
+                        "clEnqueueReadBuffer")
+        }
+    }
+
+    public func synchronize() throws {
+        try checkCL(clFinish(queue), "clFinish")
+    }
+
+    /// The device buffer behind an OpenCL tensor of this device.
+    func buffer(_ tensor: Tensor) throws -> cl_mem {
+        guard let storage = tensor.storage as? CLStorage, storage.device == device else {
+            throw VitreousError.deviceMismatch("\(tensor) given to the \(device) backend")
+        }
+        return storage.buffer
+    }
+
+    /// Copies `bytes` between device buffers on the queue (no host round trip).
+    func copy(_ source: Tensor, to destination: Tensor) throws {
+        let (from, to) = (try buffer(source), try buffer(destination))
+        try launchLock.withLock {
+            try checkCL(clEnqueueCopyBuffer(queue, from, to, 0, 0, min(source.count, destination.count) * 4,
+                                            0, nil, nil), "clEnqueueCopyBuffer")
+        }
+    }
+
+    /// Sets the arguments of `name` and enqueues it over `global` items in groups of `local`
+    /// (global is rounded up to a multiple of local; kernels guard their own bounds).
+    func launch(_ name: String, in program: String, global: Int, local: Int, _ arguments: [KernelArgument]) throws {
+        guard global > 0 else { return }
+        try launchLock.withLock {
+            let kernel = try programs.kernel(name, in: program)
+            for (index, argument) in arguments.enumerated() {
+                let status: cl_int
+                switch argument {
+                case .buffer(let mem):
+                    var value = mem
+                    status = clSetKernelArg(kernel, cl_uint(index), MemoryLayout<cl_mem?>.size, &value)
+                case .int(let value):
+                    var value = value
+                    status = clSetKernelArg(kernel, cl_uint(index), 4, &value)
+                case .float(let value):
+                    var value = value
+                    status = clSetKernelArg(kernel, cl_uint(index), 4, &value)
+                case .local(let bytes):
+                    status = clSetKernelArg(kernel, cl_uint(index), bytes, nil)
+                }
+                try checkCL(status, "clSetKernelArg(\(name), \(index))")
+            }
+            var globalSize = (global + local - 1) / local * local
+            var localSize = local
+            try checkCL(clEnqueueNDRangeKernel(queue, kernel, 1, nil, &globalSize, &localSize, 0, nil, nil),
+                        "clEnqueueNDRangeKernel(\(name))")
+        }
+    }
+
+    /// Runs a CLBlast routine on this backend's queue, translating its status.
+    func blast(_ operation: String, _ body: (UnsafeMutablePointer<cl_command_queue?>) -> CLBlastStatusCode) throws {
+        try launchLock.withLock {
+            var queue: cl_command_queue? = self.queue
+            let status = body(&queue)
+            try checkCL(Int32(status.rawValue), operation)
+        }
+    }
+
+    // MARK: Linear algebra
+
+    public func matmul(_ a: Tensor, _ b: Tensor, into c: Tensor,
+                       batch: Int, m: Int, n: Int, k: Int, transposeB: Bool, shareB: Bool) throws {
+        let (ma, mb, mc) = (try buffer(a), try buffer(b), try buffer(c))
+        guard m > 0, n > 0, batch > 0 else { return }
+        guard k > 0 else {
+            var zero: Float = 0
+            try launchLock.withLock {
+                try checkCL(clEnqueueFillBuffer(queue, mc, &zero, 4, 0, batch * m * n * 4, 0, nil, nil),
+                            "clEnqueueFillBuffer")
+            }
+            return
+        }
+        let transB = transposeB ? CLBlastTransposeYes : CLBlastTransposeNo
+        let ldb = transposeB ? k : n
+        if shareB || batch == 1 {
+            try blast("CLBlastSgemm") { queue in
+                CLBlastSgemm(CLBlastLayoutRowMajor, CLBlastTransposeNo, transB, batch * m, n, k,
+                             1, ma, 0, k, mb, 0, ldb, 0, mc, 0, n, queue, nil)
+            }
+        } else {
+            try blast("CLBlastSgemmStridedBatched") { queue in
+                CLBlastSgemmStridedBatched(CLBlastLayoutRowMajor, CLBlastTransposeNo, transB, m, n, k,
+                                           1, ma, 0, k, m * k, mb, 0, ldb, k * n, 0, mc, 0, n, m * n,
+                                           batch, queue, nil)
+            }
+        }
+    }
+
+    public func biasActivation(_ y: Tensor, bias: Tensor?, activation: Activation, columns: Int) throws {
+        if bias == nil && activation == .identity { return }
+        try launch("bias_activation", in: "elementwise", global: (y.count + 3) / 4,
+                   local: programs.tuning.elementwiseGroup,
+                   [.buffer(try buffer(y)), .buffer(try bias.map(buffer)), .int(y.count), .int(columns),
+                    .int(bias == nil ? 0 : 1), .int(activation.rawValue)])
+    }
+
+    // MARK: Normalisation
+
+    public func layerNorm(_ x: Tensor, residual: Tensor?, weight: Tensor, bias: Tensor, rows: Int, dim: Int,
+                          eps: Float, sum: Tensor?, out: Tensor) throws {
+        let group = programs.tuning.layerNormGroup
+        if let residual, let sum {
+            try launch("add_layer_norm", in: "layernorm", global: rows * group, local: group,
+                       [.buffer(try buffer(x)), .buffer(try buffer(residual)), .buffer(try buffer(sum)),
+                        .buffer(try buffer(out)), .buffer(try buffer(weight)), .buffer(try buffer(bias)),
+                        .int(dim), .float(eps)])
+        } else {
+            try launch("layer_norm", in: "layernorm", global: rows * group, local: group,
+                       [.buffer(try buffer(x)), .buffer(try buffer(out)), .buffer(try buffer(weight)),
+                        .buffer(try buffer(bias)), .int(dim), .float(eps)])
+        }
+    }
+
+    public func tokenNorms(_ x: Tensor, batch: Int, tokens: Int, dim: Int, range: Range<Int>,
+                           norms: Tensor, stats: Tensor) throws {
+        let tuning = programs.tuning
+        try launch("token_norms", in: "token_norms", global: batch * tokens * tuning.normGroup,
+                   local: tuning.normGroup, [.buffer(try buffer(x)), .buffer(try buffer(norms)), .int(dim)])
+        try launch("token_norm_stats", in: "token_norms", global: batch * tuning.statsGroup,
+                   local: tuning.statsGroup,
+                   [.buffer(try buffer(norms)), .buffer(try buffer(stats)), .int(tokens),
+                    .int(range.lowerBound), .int(range.upperBound)])
+    }
+
+    // MARK: Element-wise
+
+    public func gelu(_ x: Tensor, out: Tensor) throws {
+        try launch("gelu", in: "elementwise", global: (x.count + 3) / 4, local: programs.tuning.elementwiseGroup,
+                   [.buffer(try buffer(x)), .buffer(try buffer(out)), .int(x.count)])
+    }
+
+    public func add(_ a: Tensor, _ b: Tensor, out: Tensor) throws {
+        try launch("add", in: "elementwise", global: (a.count + 3) / 4, local: programs.tuning.elementwiseGroup,
+                   [.buffer(try buffer(a)), .buffer(try buffer(b)), .buffer(try buffer(out)), .int(a.count)])
+    }
+
+    public func layerScale(_ x: Tensor, gamma: Tensor, residual: Tensor, columns: Int, out: Tensor) throws {
+        try launch("layer_scale", in: "elementwise", global: (x.count + 3) / 4,
+                   local: programs.tuning.elementwiseGroup,
+                   [.buffer(try buffer(x)), .buffer(try buffer(gamma)), .buffer(try buffer(residual)),
+                    .buffer(try buffer(out)), .int(x.count), .int(columns)])
+    }
+
+    public func softmax(_ x: Tensor, rows: Int, columns: Int, out: Tensor) throws {
+        let group = programs.tuning.softmaxGroup
+        try launch("softmax_rows", in: "softmax", global: rows * group, local: group,
+                   [.buffer(try buffer(x)), .buffer(try buffer(out)), .int(columns)])
+    }
+}

@@ -1,0 +1,238 @@
+import COpenCL
+import Foundation
+
+/// One argument of a kernel launch.
+enum KernelArgument {
+    case buffer(cl_mem?)
+    case int(Int32)
+    case float(Float)
+    /// Dynamically sized `__local` memory of this many bytes.
+    case local(Int)
+
+    static func int(_ value: Int) -> KernelArgument { .int(Int32(value)) }
+}
+
+/// Compiles Vitreous's kernel programs for one device, once, and keeps them.
+///
+/// Built programs are cached in memory and on disk (binaries keyed by device name, driver version,
+/// build options and source), so a new process skips the compiler. `VITREOUS_KERNEL_CACHE` names the
+/// cache folder (`off` disables it); the default is `$XDG_CACHE_HOME/vitreous/kernels` or
+/// `~/.cache/vitreous/kernels`. `VITREOUS_KERNEL_DIR` makes the library read `NAME.cl` from that folder
+/// instead of its embedded copies: for editing kernels without rebuilding.
+final class OpenCLPrograms: @unchecked Sendable {  // mutable caches behind `lock`
+    private let context: cl_context
+    private let handle: OpenCLDeviceHandle
+    private let lock = NSLock()
+    private var programs: [String: cl_program] = [:]
+    private var kernels: [String: cl_kernel] = [:]
+    /// `-D` definitions per program, chosen for the device (see ``OpenCLTuning``).
+    let tuning: OpenCLTuning
+
+    init(context: cl_context, handle: OpenCLDeviceHandle, tuning: OpenCLTuning) {
+        self.context = context
+        self.handle = handle
+        self.tuning = tuning
+    }
+
+    deinit {
+        for kernel in kernels.values { clReleaseKernel(kernel) }
+        for program in programs.values { clReleaseProgram(program) }
+    }
+
+    /// The kernel `name` from program file `program` (`layernorm`, `token_norms`, ...), built on first use.
+    /// Callers must hold the backend's launch lock: OpenCL kernel objects are not safe to set up concurrently.
+    func kernel(_ name: String, in program: String) throws -> cl_kernel {
+        let key = program + "/" + name
+        if let cached = lock.withLock({ kernels[key] }) { return cached }
+        let built = try self.program(program)
+        var status: cl_int = 0
+        guard let kernel = clCreateKernel(built, name, &status), status == CL_SUCCESS else {
+            throw VitreousError.openCL(status: status, name: openCLStatusName(status),
+                                       operation: "clCreateKernel(\(name))")
+        }
+        return lock.withLock {
+            if let raced = kernels[key] {
+                clReleaseKernel(kernel)
+                return raced
+            }
+            kernels[key] = kernel
+            return kernel
+        }
+    }
+
+    private func program(_ name: String) throws -> cl_program {
+        if let cached = lock.withLock({ programs[name] }) { return cached }
+        let source = try Self.source(of: name)
+        let program = try build(name: name, source: source, options: tuning.options(for: name))
+        return lock.withLock {
+            if let raced = programs[name] {
+                clReleaseProgram(program)
+                return raced
+            }
+            programs[name] = program
+            return program
+        }
+    }
+
+    static func source(of name: String) throws -> String {
+        if let folder = ProcessInfo.processInfo.environment["VITREOUS_KERNEL_DIR"], !folder.isEmpty {
+            let path = (folder as NSString).appendingPathComponent(name + ".cl")
+            do {
+                return try String(contentsOfFile: path, encoding: .utf8)
+            } catch {
+                throw VitreousError.invalidArgument("VITREOUS_KERNEL_DIR: cannot read \(path): \(error)")
+            }
+        }
+        guard let embedded = KernelSources.all[name] else {
+            throw VitreousError.invalidArgument("no kernel program named '\(name)'")
+        }
+        return embedded
+    }
+
+    /// Builds `source` for this device, from the disk cache when a binary for the same key exists.
+    /// - Throws: ``VitreousError/kernelBuildFailed(program:device:log:)`` with the driver's build log.
+    func build(name: String, source: String, options: String) throws -> cl_program {
+        let cacheFile = Self.cacheFolder().map {
+            $0.appendingPathComponent("\(name)-\(cacheKey(source: source, options: options)).bin")
+        }
+        if let cacheFile, let binary = try? Data(contentsOf: cacheFile),
+           let program = try? buildFromBinary(binary, options: options) {
+            return program
+        }
+        var status: cl_int = 0
+        let program: cl_program? = source.withCString { text in
+            var pointer: UnsafePointer<CChar>? = text
+            return clCreateProgramWithSource(context, 1, &pointer, nil, &status)
+        }
+        guard status == CL_SUCCESS, let program else {
+            throw VitreousError.openCL(status: status, name: openCLStatusName(status),
+                                       operation: "clCreateProgramWithSource(\(name))")
+        }
+        var device: cl_device_id? = handle.device
+        let buildStatus = clBuildProgram(program, 1, &device, options, nil, nil)
+        guard buildStatus == CL_SUCCESS else {
+            let log = buildLog(program)
+            clReleaseProgram(program)
+            throw VitreousError.kernelBuildFailed(
+                program: name, device: handle.info.name,
+                log: log.isEmpty ? "(no build log; status \(openCLStatusName(buildStatus)))" : log)
+        }
+        if let cacheFile { storeBinary(of: program, at: cacheFile) }
+        return program
+    }
+
+    private func buildFromBinary(_ binary: Data, options: String) throws -> cl_program {
+        var status: cl_int = 0, binaryStatus: cl_int = 0
+        var device: cl_device_id? = handle.device
+        let program: cl_program? = binary.withUnsafeBytes { raw in
+            var length = raw.count
+            var pointer: UnsafePointer<UInt8>? = raw.bindMemory(to: UInt8.self).baseAddress
+            return clCreateProgramWithBinary(context, 1, &device, &length, &pointer, &binaryStatus, &status)
+        }
+        guard status == CL_SUCCESS, binaryStatus == CL_SUCCESS, let program else {
+            throw VitreousError.openCL(status: status, name: openCLStatusName(status), operation: "binary")
+        }
+        guard clBuildProgram(program, 1, &device, options, nil, nil) == CL_SUCCESS else {
+            clReleaseProgram(program)
+            throw VitreousError.openCL(status: CL_INVALID_BINARY, name: "CL_INVALID_BINARY", operation: "binary")
+        }
+        return program
+    }
+
+    private func storeBinary(of program: cl_program, at file: URL) {
+        var size = 0
+        guard clGetProgramInfo(program, cl_program_info(CL_PROGRAM_BINARY_SIZES),
+                               MemoryLayout<Int>.size, &size, nil) == CL_SUCCESS, size > 0 else { return }
+        var bytes = [UInt8](repeating: 0, count: size)
+        let ok = bytes.withUnsafeMutableBufferPointer { buffer -> Bool in
+            var pointer: UnsafeMutablePointer<UInt8>? = buffer.baseAddress
+            return clGetProgramInfo(program, cl_program_info(CL_PROGRAM_BINARIES),
+                                    MemoryLayout<UnsafeMutablePointer<UInt8>?>.size, &pointer, nil) == CL_SUCCESS
+        }
+        guard ok else { return }
+        // Write to a unique temporary name, then rename: readers never see half a binary.
+        let folder = file.deletingLastPathComponent()
+        try? FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let temporary = folder.appendingPathComponent(".\(file.lastPathComponent).\(UUID().uuidString)")
+        do {
+            try Data(bytes).write(to: temporary)
+            if rename(temporary.path, file.path) != 0 { try? FileManager.default.removeItem(at: temporary) }
+        } catch {
+            try? FileManager.default.removeItem(at: temporary)
+        }
+    }
+
+    private func buildLog(_ program: cl_program) -> String {
+        OpenCLPlatforms.infoString {
+            clGetProgramBuildInfo(program, handle.device, cl_program_build_info(CL_PROGRAM_BUILD_LOG), $0, $1, $2)
+        }
+    }
+
+    private func cacheKey(source: String, options: String) -> String {
+        // FNV-1a over everything that changes the binary; collisions only cost a rebuild check.
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for part in [handle.info.platformName, handle.info.name, handle.info.driverVersion, options, source] {
+            for byte in part.utf8 {
+                hash ^= UInt64(byte)
+                hash = hash &* 0x100_0000_01b3
+            }
+            hash ^= 0xff
+        }
+        return String(hash, radix: 16)
+    }
+
+    static func cacheFolder() -> URL? {
+        let environment = ProcessInfo.processInfo.environment
+        if let explicit = environment["VITREOUS_KERNEL_CACHE"] {
+            return explicit == "off" || explicit.isEmpty ? nil : URL(fileURLWithPath: explicit)
+        }
+        if let xdg = environment["XDG_CACHE_HOME"], !xdg.isEmpty {
+            return URL(fileURLWithPath: xdg).appendingPathComponent("vitreous/kernels")
+        }
+        guard let home = environment["HOME"], !home.isEmpty else { return nil }
+        return URL(fileURLWithPath: home).appendingPathComponent(".cache/vitreous/kernels")
+    }
+}
+
+/// Launch shapes and `-D` tunables per device. CPU OpenCL drivers (PoCL) vectorise across work-items
+/// inside a work-group and run one group per core thread, so they want small groups; GPUs want a
+/// group per row wide enough to fill a SIMD unit several times.
+struct OpenCLTuning: Sendable {
+    var layerNormGroup: Int
+    var normGroup: Int
+    var statsGroup: Int
+    var softmaxGroup: Int
+    var elementwiseGroup: Int
+
+    init(device: OpenCLDeviceInfo) {
+        if device.isCPU {
+            layerNormGroup = 1
+            normGroup = 1
+            statsGroup = 16
+            softmaxGroup = 16
+            elementwiseGroup = 64
+        } else {
+            layerNormGroup = 128
+            normGroup = 64
+            statsGroup = 128
+            softmaxGroup = 128
+            elementwiseGroup = 256
+        }
+        let limit = max(1, device.maxWorkGroupSize)
+        for keyPath in [\OpenCLTuning.layerNormGroup, \.normGroup, \.statsGroup, \.softmaxGroup, \.elementwiseGroup] {
+            while self[keyPath: keyPath] > limit { self[keyPath: keyPath] /= 2 }
+        }
+    }
+
+    func options(for program: String) -> String {
+        let defines: String
+        switch program {
+        case "layernorm": defines = "-DLN_WG=\(layerNormGroup)"
+        case "token_norms": defines = "-DNORM_WG=\(normGroup) -DSTATS_WG=\(statsGroup)"
+        case "softmax": defines = "-DSM_WG=\(softmaxGroup)"
+        case "elementwise": defines = "-DEW_WG=\(elementwiseGroup)"
+        default: defines = ""
+        }
+        return "-cl-std=CL1.2 " + defines
+    }
+}

@@ -1,0 +1,105 @@
+import Foundation
+
+/// Plain-loop float64 implementations of every operation: the ground truth that tests and
+/// `vitreous-bench --verify` compare both backends with. Written for obviousness, not speed.
+/// Arrays are row-major, sizes as in the matching public operation.
+public enum Reference {
+    /// ‖out − ref‖₂ / ‖ref‖₂ (the absolute norm ‖out − ref‖₂ when ref is all zero).
+    /// Infinite when `out` has a NaN or infinity where `ref` is finite, or the counts differ.
+    public static func relativeError(_ out: [Float], _ ref: [Double]) -> Double {
+        guard out.count == ref.count else { return .infinity }
+        var difference = 0.0, norm = 0.0
+        for (o, r) in zip(out, ref) {
+            if r.isNaN && o.isNaN { continue }
+            guard o.isFinite || !r.isFinite else { return .infinity }
+            difference += (Double(o) - r) * (Double(o) - r)
+            norm += r * r
+        }
+        return norm > 0 ? (difference / norm).squareRoot() : difference.squareRoot()
+    }
+
+    /// `c[i] = a[i] · op(b)`; `b` is `[n, k]` when `transposeB`, else `[k, n]`; shared by all `batch` items
+    /// when `shareB`, else one per item.
+    public static func matmul(_ a: [Double], _ b: [Double], batch: Int = 1, m: Int, n: Int, k: Int,
+                              transposeB: Bool = false, shareB: Bool = true) -> [Double] {
+        var c = [Double](repeating: 0, count: batch * m * n)
+        for item in 0..<batch {
+            let aBase = item * m * k, bBase = shareB ? 0 : item * k * n, cBase = item * m * n
+            for i in 0..<m {
+                for j in 0..<n {
+                    var total = 0.0
+                    for p in 0..<k {
+                        total += a[aBase + i * k + p] * b[bBase + (transposeB ? j * k + p : p * n + j)]
+                    }
+                    c[cBase + i * n + j] = total
+                }
+            }
+        }
+        return c
+    }
+
+    public static func gelu(_ x: Double) -> Double { 0.5 * x * (1 + erf(x / 2.0.squareRoot())) }
+
+    /// `act(x · weightᵀ + bias)` with x `[rows, in]`, weight `[out, in]`.
+    public static func linear(_ x: [Double], weight: [Double], bias: [Double]?, rows: Int,
+                              inFeatures: Int, outFeatures: Int, activation: Activation = .identity) -> [Double] {
+        var y = matmul(x, weight, m: rows, n: outFeatures, k: inFeatures, transposeB: true)
+        for i in y.indices {
+            var v = y[i] + (bias?[i % outFeatures] ?? 0)
+            if activation == .gelu { v = gelu(v) }
+            y[i] = v
+        }
+        return y
+    }
+
+    public static func layerNorm(_ x: [Double], weight: [Double], bias: [Double], dim: Int,
+                                 eps: Double = 1e-6) -> [Double] {
+        var y = [Double](repeating: 0, count: x.count)
+        for row in 0..<(x.count / dim) {
+            let line = x[(row * dim)..<((row + 1) * dim)]
+            let mean = line.reduce(0, +) / Double(dim)
+            let variance = line.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(dim)
+            let rstd = 1 / (variance + eps).squareRoot()
+            for i in 0..<dim { y[row * dim + i] = (x[row * dim + i] - mean) * rstd * weight[i] + bias[i] }
+        }
+        return y
+    }
+
+    /// Norms `[batch·tokens]` and per image `(max, argmax, mean)` over `range` (NaN counts as the max).
+    public static func tokenNorms(_ x: [Double], batch: Int, tokens: Int, dim: Int,
+                                  range: Range<Int>) -> (norms: [Double], statistics: [Double]) {
+        var norms = [Double](repeating: 0, count: batch * tokens)
+        for row in 0..<(batch * tokens) {
+            var total = 0.0
+            for i in 0..<dim { total += x[row * dim + i] * x[row * dim + i] }
+            norms[row] = total.squareRoot()
+        }
+        var statistics: [Double] = []
+        for image in 0..<batch {
+            var best = -Double.infinity, bestIndex = range.lowerBound, total = 0.0
+            for t in range {
+                let v = norms[image * tokens + t]
+                if v > best || (v.isNaN && !best.isNaN) { (best, bestIndex) = (v, t) }
+                total += v
+            }
+            statistics += [best, Double(bestIndex), total / Double(range.count)]
+        }
+        return (norms, statistics)
+    }
+
+    /// `residual + gamma ⊙ x`, gamma over the last axis of `columns`.
+    public static func layerScale(_ x: [Double], gamma: [Double], residual: [Double], columns: Int) -> [Double] {
+        x.indices.map { residual[$0] + gamma[$0 % columns] * x[$0] }
+    }
+
+    public static func softmax(_ x: [Double], columns: Int) -> [Double] {
+        var y = [Double](repeating: 0, count: x.count)
+        for row in 0..<(x.count / columns) {
+            let line = x[(row * columns)..<((row + 1) * columns)]
+            let maximum = line.max() ?? 0
+            let total = line.reduce(0) { $0 + exp($1 - maximum) }
+            for i in 0..<columns { y[row * columns + i] = exp(x[row * columns + i] - maximum) / total }
+        }
+        return y
+    }
+}
