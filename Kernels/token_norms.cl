@@ -7,8 +7,11 @@
 //   token_norms:      one work-group of NORM_WG items per token row; global = batch * tokens * NORM_WG
 //   token_norm_stats: one work-group of STATS_WG items per image;    global = batch * STATS_WG
 //
+// Rows whose length is a multiple of 4 are read as float4 with a partial sum per lane (strict IEEE
+// reductions do not auto-vectorise).
+//
 // Tunables (override with -D):
-//   NORM_WG   work-group size for the norms, a power of two
+//   NORM_WG   work-group size for the norms, a power of two (1 on CPU devices)
 //   STATS_WG  work-group size for the statistics, a power of two
 
 #ifndef NORM_WG
@@ -23,7 +26,16 @@ void token_norms(__global const float* x, __global float* norms, const int dim) 
     const int lid = get_local_id(0);
     __global const float* row = x + (size_t)get_group_id(0) * dim;
     float partial = 0.0f;
-    for (int i = lid; i < dim; i += NORM_WG) partial += row[i] * row[i];
+    if ((dim & 3) == 0) {
+        float4 acc = 0.0f;
+        for (int i = lid; i < dim / 4; i += NORM_WG) {
+            const float4 v = vload4(i, row);
+            acc += v * v;
+        }
+        partial = (acc.s0 + acc.s1) + (acc.s2 + acc.s3);
+    } else {
+        for (int i = lid; i < dim; i += NORM_WG) partial += row[i] * row[i];
+    }
 #if NORM_WG > 1
     __local float scratch[NORM_WG];
     scratch[lid] = partial;

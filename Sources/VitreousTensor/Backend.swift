@@ -26,6 +26,8 @@ public protocol Backend: AnyObject, Sendable {
     func read(_ tensor: Tensor, into destination: UnsafeMutableBufferPointer<Float>) throws
     /// Waits until all submitted work has finished.
     func synchronize() throws
+    /// Copies all elements of `source` into `destination` (same count) on the device, without a host trip.
+    func copy(_ source: Tensor, into destination: Tensor) throws
 
     /// `c[i] = a[i] · op(b[i])` for `i < batch`, row-major; `op(b)` is `bᵀ` (b stored `[n, k]`) when
     /// `transposeB`, else b stored `[k, n]`. `a` is `[batch, m, k]`; `b` has `batch` matrices, or one

@@ -10,6 +10,15 @@ public final class CPUBackend: Backend {
 
     public var device: Device { .cpu }
 
+    /// Host buffer-pool counters: buffers allocated, requests served from the pool, live and peak bytes.
+    public var allocationStatistics: (created: Int, reused: Int, liveBytes: Int, peakLiveBytes: Int) {
+        let counters = hostBufferPool.statistics
+        return (counters.created, counters.reused, counters.liveBytes, counters.peakLiveBytes)
+    }
+
+    /// Releases the pooled (unused) host buffers to the system.
+    public func trimBufferPool() { hostBufferPool.trim() }
+
     private init() {
         openblas_set_num_threads(Int32(hostThreadCount))
     }
@@ -18,7 +27,7 @@ public final class CPUBackend: Backend {
 
     public func empty(shape: [Int]) throws -> Tensor {
         try Tensor.validate(shape: shape)
-        let storage = HostStorage(count: shape.reduce(1, *))
+        let storage = try HostStorage(count: shape.reduce(1, *))
         if VitreousDebug.poisonAllocations {
             storage.pointer.initialize(repeating: .nan, count: max(storage.count, 1))
         }
@@ -39,6 +48,15 @@ public final class CPUBackend: Backend {
     }
 
     public func synchronize() throws {}
+
+    public func copy(_ source: Tensor, into destination: Tensor) throws {
+        let (from, to) = (SendablePointer(try host(source)), SendablePointer(try host(destination)))
+        let count = min(source.count, destination.count)
+        // Split over cores: one thread cannot saturate memory bandwidth on most servers.
+        parallelFor(count, grain: 1 << 18) { range in
+            (to.base + range.lowerBound).update(from: from.base + range.lowerBound, count: range.count)
+        }
+    }
 
     /// The host pointer behind a CPU tensor.
     func host(_ tensor: Tensor) throws -> UnsafeMutablePointer<Float> {

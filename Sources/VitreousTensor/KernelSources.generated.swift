@@ -86,12 +86,30 @@ __kernel void layer_scale(__global const float* x, __global const float* gamma,
 // Launch: one work-group of LN_WG work-items per row; global size = rows * LN_WG.
 // Mean and variance come from two work-group reductions (mean first, then the squared deviations
 // from it), which is as accurate as Welford and needs no division per element.
+// Rows whose length is a multiple of LN_VEC are read as floatN vectors with one partial sum per lane:
+// strict IEEE float reductions do not auto-vectorise, so the kernel vectorises by hand.
 //
 // Tunables (override with -D):
-//   LN_WG   work-group size, a power of two (1 for CPU devices, where one item per row vectorises best)
+//   LN_WG   work-group size, a power of two (1 on CPU devices: one item per row, vectorised by LN_VEC)
+//   LN_VEC  vector width of loads, 4 or 8
 
 #ifndef LN_WG
 #define LN_WG 128
+#endif
+#ifndef LN_VEC
+#define LN_VEC 4
+#endif
+
+#if LN_VEC == 8
+typedef float8 lnvec;
+#define LN_LOAD vload8
+#define LN_STORE vstore8
+#define LN_HSUM(v) ((v).s0 + (v).s1 + (v).s2 + (v).s3 + (v).s4 + (v).s5 + (v).s6 + (v).s7)
+#else
+typedef float4 lnvec;
+#define LN_LOAD vload4
+#define LN_STORE vstore4
+#define LN_HSUM(v) ((v).s0 + (v).s1 + (v).s2 + (v).s3)
 #endif
 
 // Sum of `value` over the work-group; every item gets the result.
@@ -112,21 +130,37 @@ inline float ln_group_sum(float value, __local float* scratch) {
 #endif
 }
 
-// Normalises one row that `row` points at and writes it to `out`.
+// Normalises the row at `row` into `out`.
 inline void ln_row(__global const float* row, __global float* out,
                    __global const float* weight, __global const float* bias,
                    const int dim, const float eps, __local float* scratch) {
     const int lid = get_local_id(0);
-    float partial = 0.0f;
-    for (int i = lid; i < dim; i += LN_WG) partial += row[i];
-    const float mean = ln_group_sum(partial, scratch) / (float)dim;
-    partial = 0.0f;
-    for (int i = lid; i < dim; i += LN_WG) {
-        const float d = row[i] - mean;
-        partial += d * d;
+    if (dim % LN_VEC == 0) {
+        const int vectors = dim / LN_VEC;
+        lnvec acc = 0.0f;
+        for (int i = lid; i < vectors; i += LN_WG) acc += LN_LOAD(i, row);
+        const float mean = ln_group_sum(LN_HSUM(acc), scratch) / (float)dim;
+        acc = 0.0f;
+        for (int i = lid; i < vectors; i += LN_WG) {
+            const lnvec d = LN_LOAD(i, row) - mean;
+            acc += d * d;
+        }
+        const float rstd = rsqrt(ln_group_sum(LN_HSUM(acc), scratch) / (float)dim + eps);
+        for (int i = lid; i < vectors; i += LN_WG) {
+            LN_STORE((LN_LOAD(i, row) - mean) * rstd * LN_LOAD(i, weight) + LN_LOAD(i, bias), i, out);
+        }
+    } else {
+        float partial = 0.0f;
+        for (int i = lid; i < dim; i += LN_WG) partial += row[i];
+        const float mean = ln_group_sum(partial, scratch) / (float)dim;
+        partial = 0.0f;
+        for (int i = lid; i < dim; i += LN_WG) {
+            const float d = row[i] - mean;
+            partial += d * d;
+        }
+        const float rstd = rsqrt(ln_group_sum(partial, scratch) / (float)dim + eps);
+        for (int i = lid; i < dim; i += LN_WG) out[i] = (row[i] - mean) * rstd * weight[i] + bias[i];
     }
-    const float rstd = rsqrt(ln_group_sum(partial, scratch) / (float)dim + eps);
-    for (int i = lid; i < dim; i += LN_WG) out[i] = (row[i] - mean) * rstd * weight[i] + bias[i];
 }
 
 __kernel __attribute__((reqd_work_group_size(LN_WG, 1, 1)))
@@ -144,8 +178,14 @@ void add_layer_norm(__global const float* x, __global const float* residual, __g
                     const int dim, const float eps) {
     __local float scratch[LN_WG];
     const size_t offset = (size_t)get_group_id(0) * dim;
-    for (int i = get_local_id(0); i < dim; i += LN_WG) sum[offset + i] = x[offset + i] + residual[offset + i];
-    barrier(CLK_GLOBAL_MEM_FENCE);
+    // Each item later reads back exactly the elements it writes here, so no barrier is needed between.
+    if (dim % LN_VEC == 0) {
+        for (int i = get_local_id(0); i < dim / LN_VEC; i += LN_WG) {
+            LN_STORE(LN_LOAD(i, x + offset) + LN_LOAD(i, residual + offset), i, sum + offset);
+        }
+    } else {
+        for (int i = get_local_id(0); i < dim; i += LN_WG) sum[offset + i] = x[offset + i] + residual[offset + i];
+    }
     ln_row(sum + offset, y + offset, weight, bias, dim, eps, scratch);
 }
 """#,
@@ -205,8 +245,11 @@ void softmax_rows(__global const float* x, __global float* y, const int columns)
 //   token_norms:      one work-group of NORM_WG items per token row; global = batch * tokens * NORM_WG
 //   token_norm_stats: one work-group of STATS_WG items per image;    global = batch * STATS_WG
 //
+// Rows whose length is a multiple of 4 are read as float4 with a partial sum per lane (strict IEEE
+// reductions do not auto-vectorise).
+//
 // Tunables (override with -D):
-//   NORM_WG   work-group size for the norms, a power of two
+//   NORM_WG   work-group size for the norms, a power of two (1 on CPU devices)
 //   STATS_WG  work-group size for the statistics, a power of two
 
 #ifndef NORM_WG
@@ -221,7 +264,16 @@ void token_norms(__global const float* x, __global float* norms, const int dim) 
     const int lid = get_local_id(0);
     __global const float* row = x + (size_t)get_group_id(0) * dim;
     float partial = 0.0f;
-    for (int i = lid; i < dim; i += NORM_WG) partial += row[i] * row[i];
+    if ((dim & 3) == 0) {
+        float4 acc = 0.0f;
+        for (int i = lid; i < dim / 4; i += NORM_WG) {
+            const float4 v = vload4(i, row);
+            acc += v * v;
+        }
+        partial = (acc.s0 + acc.s1) + (acc.s2 + acc.s3);
+    } else {
+        for (int i = lid; i < dim; i += NORM_WG) partial += row[i] * row[i];
+    }
 #if NORM_WG > 1
     __local float scratch[NORM_WG];
     scratch[lid] = partial;

@@ -70,6 +70,14 @@ public struct Tensor: Sendable, CustomStringConvertible {
         return try Tensor(try toArray(), shape: shape, on: target)
     }
 
+    /// An independent copy on the same device, made on the device (a buffer copy, no host round trip).
+    public func copy() throws -> Tensor {
+        let backend = try self.backend()
+        let out = try backend.empty(shape: shape)
+        try backend.copy(self, into: out)
+        return out
+    }
+
     /// The same elements under another shape with the same element count (no copy).
     public func reshaped(_ newShape: [Int]) throws -> Tensor {
         try Tensor.validate(shape: newShape)

@@ -112,8 +112,8 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {  // handles imm
         return storage.buffer
     }
 
-    /// Copies `bytes` between device buffers on the queue (no host round trip).
-    func copy(_ source: Tensor, to destination: Tensor) throws {
+    public func copy(_ source: Tensor, into destination: Tensor) throws {
+        guard source.count > 0 else { return }
         let (from, to) = (try buffer(source), try buffer(destination))
         try launchLock.withLock {
             try checkCL(clEnqueueCopyBuffer(queue, from, to, 0, 0, min(source.count, destination.count) * 4,

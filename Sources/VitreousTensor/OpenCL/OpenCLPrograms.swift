@@ -203,6 +203,8 @@ struct OpenCLTuning: Sendable {
     var statsGroup: Int
     var softmaxGroup: Int
     var elementwiseGroup: Int
+    /// Width of vector loads in row kernels: 8 on CPUs (one AVX register), 4 on GPUs (16-byte loads).
+    var vectorWidth: Int
 
     init(device: OpenCLDeviceInfo) {
         if device.isCPU {
@@ -211,23 +213,52 @@ struct OpenCLTuning: Sendable {
             statsGroup = 16
             softmaxGroup = 16
             elementwiseGroup = 64
+            vectorWidth = 8
         } else {
             layerNormGroup = 128
             normGroup = 64
             statsGroup = 128
             softmaxGroup = 128
             elementwiseGroup = 256
+            vectorWidth = 4
         }
+        apply(overrides: ProcessInfo.processInfo.environment["VITREOUS_OPENCL_TUNING"] ?? "")
         let limit = max(1, device.maxWorkGroupSize)
-        for keyPath in [\OpenCLTuning.layerNormGroup, \.normGroup, \.statsGroup, \.softmaxGroup, \.elementwiseGroup] {
+        for keyPath in Self.tunableNames.compactMap(Self.tunable) {
             while self[keyPath: keyPath] > limit { self[keyPath: keyPath] /= 2 }
+        }
+    }
+
+    /// The `-D` names a user may override, and where each lives.
+    static let tunableNames = ["LN_WG", "NORM_WG", "STATS_WG", "SM_WG", "EW_WG", "LN_VEC"]
+
+    static func tunable(_ name: String) -> WritableKeyPath<OpenCLTuning, Int>? {
+        switch name {
+        case "LN_WG": return \.layerNormGroup
+        case "NORM_WG": return \.normGroup
+        case "STATS_WG": return \.statsGroup
+        case "SM_WG": return \.softmaxGroup
+        case "EW_WG": return \.elementwiseGroup
+        case "LN_VEC": return \.vectorWidth
+        default: return nil
+        }
+    }
+
+    /// Applies `NAME=VALUE` pairs separated by spaces or commas (from `VITREOUS_OPENCL_TUNING`), for tuning
+    /// a device without rebuilding. Work-group sizes must be powers of two; other entries are ignored.
+    mutating func apply(overrides: String) {
+        for pair in overrides.split(whereSeparator: { $0 == " " || $0 == "," }) {
+            let parts = pair.split(separator: "=", maxSplits: 1)
+            guard parts.count == 2, let keyPath = Self.tunable(String(parts[0])), let value = Int(parts[1]),
+                  value > 0, value & (value - 1) == 0 else { continue }
+            self[keyPath: keyPath] = value
         }
     }
 
     func options(for program: String) -> String {
         let defines: String
         switch program {
-        case "layernorm": defines = "-DLN_WG=\(layerNormGroup)"
+        case "layernorm": defines = "-DLN_WG=\(layerNormGroup) -DLN_VEC=\(vectorWidth)"
         case "token_norms": defines = "-DNORM_WG=\(normGroup) -DSTATS_WG=\(statsGroup)"
         case "softmax": defines = "-DSM_WG=\(softmaxGroup)"
         case "elementwise": defines = "-DEW_WG=\(elementwiseGroup)"

@@ -1,0 +1,78 @@
+import ArgumentParser
+import Foundation
+import VitreousTensor
+
+@main
+struct VitreousBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "vitreous-bench",
+        abstract: "Measure Vitreous's operations on the CPU and on every OpenCL device.",
+        discussion: """
+            Each operation is warmed up, then timed over several samples (median, min, max). Rates are \
+            compared with ceilings measured on the same device in the same run: a large square sgemm for \
+            GEMM, a device buffer copy for the memory-bound kernels.
+
+            Examples:
+              vitreous-bench                      all devices, full sizes
+              vitreous-bench --quick              smaller sizes, under a minute
+              vitreous-bench --device cpu --verify --filter gemm
+              vitreous-bench --json > results.json
+            """)
+
+    @Option(name: .long, help: "Device to measure: all, cpu, opencl, opencl:N (repeatable).")
+    var device: [String] = ["all"]
+
+    @Option(name: .long, help: "Timed samples per operation.")
+    var samples: Int = 11
+
+    @Flag(name: .long, help: "Smaller problem sizes and fewer samples.")
+    var quick = false
+
+    @Flag(name: .long, help: "Check each operation against the float64 reference before timing it.")
+    var verify = false
+
+    @Flag(name: .long, help: "Print JSON instead of a table.")
+    var json = false
+
+    @Option(name: .long, help: "Only run benchmarks whose name contains this text.")
+    var filter: String?
+
+    func validate() throws {
+        guard samples >= 1 else { throw ValidationError("--samples must be at least 1") }
+    }
+
+    func run() throws {
+        var devices: [Device] = []
+        for word in device {
+            if word.lowercased() == "all" {
+                devices += Device.all
+            } else {
+                do {
+                    devices.append(try Device.parse(word))
+                } catch {
+                    throw ValidationError("\(error)")
+                }
+            }
+        }
+        if !json {
+            print("vitreous-bench — \(ProcessInfo.processInfo.activeProcessorCount) host threads")
+            for info in Device.openCLDevices { print("  \(info)") }
+            if Device.openCLDevices.isEmpty { print("  no OpenCL device: \(Device.openCLProblem ?? "")") }
+        }
+        var results: [BenchmarkResult] = []
+        for device in devices {
+            let suite = OpBenchmarks(device: device, samples: quick ? Swift.min(samples, 5) : samples, quick: quick,
+                                     verify: verify, filter: filter)
+            results += try suite.run { step in
+                if !json { FileHandle.standardError.write(Data("  [\(device)] \(step)…\n".utf8)) }
+            }
+        }
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try encoder.encode(results), as: UTF8.self))
+        } else {
+            print(Table.render(results))
+        }
+    }
+}
