@@ -31,6 +31,8 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // The API example shown in README.md (a test keeps the two identical).
+        .executableTarget(name: "TensorExample", dependencies: ["VitreousTensor"], path: "Examples/TensorExample"),
         .testTarget(name: "VitreousTensorTests", dependencies: ["VitreousTensor"]),
     ],
     swiftLanguageModes: [.v6]
