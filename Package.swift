@@ -5,6 +5,7 @@ let package = Package(
     name: "Vitreous",
     products: [
         .library(name: "VitreousTensor", targets: ["VitreousTensor"]),
+        .library(name: "VitreousImage", targets: ["VitreousImage"]),
         .executable(name: "vitreous-bench", targets: ["vitreous-bench"]),
     ],
     dependencies: [
@@ -16,6 +17,7 @@ let package = Package(
         .systemLibrary(name: "COpenCL", path: "Sources/COpenCL"),
         .systemLibrary(name: "CCLBlast", path: "Sources/CCLBlast"),
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
+        .systemLibrary(name: "CPNG", path: "Sources/CPNG"),
 
         .target(
             name: "VitreousTensor",
@@ -24,6 +26,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .target(name: "VitreousImage", dependencies: ["VitreousTensor", "CPNG"]),
         .executableTarget(
             name: "vitreous-bench",
             dependencies: [
@@ -34,6 +37,7 @@ let package = Package(
         // The API example shown in README.md (a test keeps the two identical).
         .executableTarget(name: "TensorExample", dependencies: ["VitreousTensor"], path: "Examples/TensorExample"),
         .testTarget(name: "VitreousTensorTests", dependencies: ["VitreousTensor"]),
+        .testTarget(name: "VitreousImageTests", dependencies: ["VitreousImage"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,0 +1,101 @@
+import CPNG
+import Foundation
+
+/// PNG files through libpng's simplified `png_image` API.
+public enum PNG {
+    /// Images above this many pixels are refused instead of decoded (a 100-megapixel RGB image is
+    /// already 1.2 GB of floats).
+    public static let maximumPixels = 100_000_000
+
+    // png.h builds these from flag macros, which Swift does not import.
+    private static let formatRGB = UInt32(PNG_FORMAT_FLAG_COLOR)
+    private static let formatRGBA = UInt32(PNG_FORMAT_FLAG_COLOR | PNG_FORMAT_FLAG_ALPHA)
+
+    /// Reads any PNG — gray, gray+alpha, RGB, RGBA, palette, 8 or 16 bits — as an RGB image.
+    ///
+    /// Alpha is dropped without compositing, as PIL's `convert("RGB")` does. 16-bit files are reduced to
+    /// 8 bits per sample; 16-bit files without gamma information are taken as sRGB-encoded (what nearly
+    /// every tool writes), not linear.
+    public static func read(_ path: String) throws -> Image {
+        guard FileManager.default.fileExists(atPath: path) else { throw ImageError.fileNotFound(path) }
+        let data: Data
+        do {
+            data = try Data(contentsOf: URL(fileURLWithPath: path))
+        } catch {
+            throw ImageError.decodeFailed(path: path, reason: "cannot read the file (\(error.localizedDescription))")
+        }
+        return try decode(data, name: path)
+    }
+
+    /// Decodes PNG bytes (`name` is used in error messages).
+    public static func decode(_ data: Data, name: String = "image") throws -> Image {
+        let signature: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
+        guard data.count >= 8, Array(data.prefix(8)) == signature else { throw ImageError.notPNG(name) }
+        var image = png_image()
+        image.version = UInt32(PNG_IMAGE_VERSION)
+        return try data.withUnsafeBytes { raw -> Image in
+            guard png_image_begin_read_from_memory(&image, raw.baseAddress, raw.count) != 0 else {
+                throw ImageError.decodeFailed(path: name, reason: message(of: &image))
+            }
+            defer { png_image_free(&image) }
+            let (width, height) = (Int(image.width), Int(image.height))
+            guard width > 0, height > 0 else {
+                throw ImageError.decodeFailed(path: name, reason: "the image has no pixels")
+            }
+            guard width * height <= maximumPixels else {
+                throw ImageError.tooLarge(path: name, width: width, height: height)
+            }
+            image.flags |= UInt32(PNG_IMAGE_FLAG_16BIT_sRGB)
+            image.format = formatRGBA
+            var bytes = [UInt8](repeating: 0, count: width * height * 4)
+            let ok = bytes.withUnsafeMutableBytes {
+                png_image_finish_read(&image, nil, $0.baseAddress, 0, nil)
+            }
+            guard ok != 0 else { throw ImageError.decodeFailed(path: name, reason: message(of: &image)) }
+            var pixels = [Float](repeating: 0, count: width * height * 3)
+            for p in 0..<(width * height) {
+                for c in 0..<3 { pixels[p * 3 + c] = Float(bytes[p * 4 + c]) / 255 }
+            }
+            return Image(unchecked: width, height, 3, pixels)
+        }
+    }
+
+    /// Writes an 8-bit gray, RGB or RGBA PNG (by the image's channel count). Samples are clamped to 0…1
+    /// and rounded. The file appears whole or not at all: it is written under a temporary name in the
+    /// same folder, then renamed.
+    public static func write(_ image: Image, to path: String) throws {
+        let formats: [Int: UInt32] = [1: 0, 3: formatRGB, 4: formatRGBA]
+        guard let format = formats[image.channels] else {
+            throw ImageError.writeFailed(path: path, reason: "\(image.channels) channels")
+        }
+        let bytes = image.pixels.map { UInt8((min(max($0, 0), 1) * 255).rounded()) }
+        let url = URL(fileURLWithPath: path)
+        let temporary = url.deletingLastPathComponent()
+            .appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString).tmp")
+        var png = png_image()
+        png.version = UInt32(PNG_IMAGE_VERSION)
+        png.width = UInt32(image.width)
+        png.height = UInt32(image.height)
+        png.format = format
+        let ok = bytes.withUnsafeBytes {
+            png_image_write_to_file(&png, temporary.path, 0, $0.baseAddress, 0, nil)
+        }
+        guard ok != 0 else {
+            let reason = message(of: &png)
+            try? FileManager.default.removeItem(at: temporary)
+            throw ImageError.writeFailed(path: path, reason: reason)
+        }
+        guard rename(temporary.path, url.path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            try? FileManager.default.removeItem(at: temporary)
+            throw ImageError.writeFailed(path: path, reason: reason)
+        }
+    }
+
+    private static func message(of image: inout png_image) -> String {
+        let text = withUnsafeBytes(of: &image.message) { raw in
+            String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+        }
+        return text.isEmpty ? "libpng reported an error" : text
+    }
+}
