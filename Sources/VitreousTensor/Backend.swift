@@ -52,6 +52,21 @@ public protocol Backend: AnyObject, Sendable {
     func layerScale(_ x: Tensor, gamma: Tensor, residual: Tensor, columns: Int, out: Tensor) throws
     /// Softmax over each of `rows` rows of `columns`.
     func softmax(_ x: Tensor, rows: Int, columns: Int, out: Tensor) throws
+
+    // Token layout (ViT embedding and outputs)
+
+    /// im2col of a stride-`patch` convolution: `[batch, channels, height, width]` →
+    /// `[batch, gh·gw, channels·patch·patch]`, rows ordered (channel, ky, kx).
+    func patchify(_ images: Tensor, batch: Int, channels: Int, height: Int, width: Int, patch: Int,
+                  out: Tensor) throws
+    /// `[batch, 1 + registers + patches + extra, dim]`: CLS + position 0, the registers, each patch + its
+    /// position, then `extra` zero tokens.
+    func assembleTokens(patches: Tensor, cls: Tensor, registers: Tensor?, positions: Tensor, batch: Int,
+                        registerCount: Int, patchCount: Int, extraCount: Int, dim: Int, out: Tensor) throws
+    /// Tokens `range` of each item of `[batch, tokens, dim]` into `[batch, range.count, dim]`.
+    func sliceTokens(_ x: Tensor, batch: Int, tokens: Int, dim: Int, range: Range<Int>, out: Tensor) throws
+    /// `silu(gate) ⊙ up` for rows `[gate | up]` of `2·hidden`.
+    func swiglu(_ x: Tensor, rows: Int, hidden: Int, out: Tensor) throws
 }
 
 /// Switches for tests and debugging. Not for production use.

@@ -27,6 +27,25 @@ enum CPUMath {
         return result.replacing(with: x, where: x .!= x)
     }
 
+    /// e^x for float32 (Cephes' expf: range reduction by ln 2 split in two parts, degree-6 polynomial;
+    /// within 2 ulp). Saturates to 0 below −87.3 and to 3.4e38 above 88.7; NaN stays NaN.
+    @inline(__always)
+    static func exp(_ x: Vector) -> Vector {
+        let v = x.clamped(lowerBound: Vector(repeating: -87.3), upperBound: Vector(repeating: 88.7))
+        let n = (v * 1.442_695_040_888_963_4).rounded(.toNearestOrEven)
+        let r = v - n * 0.693_359_375 + n * 2.121_944_40e-4
+        var p = Vector(repeating: 1.987_569_150_0e-4)
+        p = p * r + 1.398_199_950_7e-3
+        p = p * r + 8.333_451_907_3e-3
+        p = p * r + 4.166_579_589_4e-2
+        p = p * r + 1.666_666_545_9e-1
+        p = p * r + 5.000_000_120_1e-1
+        let mantissa = p * r * r + r + 1
+        let exponent = (SIMD8<Int32>(n, rounding: .towardZero) &+ 127) &<< 23
+        let result = mantissa * unsafeBitCast(exponent, to: Vector.self)
+        return result.replacing(with: x, where: x .!= x)
+    }
+
     /// Exact (erf) GELU.
     @inline(__always)
     static func gelu(_ x: Vector) -> Vector {

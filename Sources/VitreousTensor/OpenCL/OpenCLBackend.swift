@@ -71,9 +71,7 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {  // handles imm
         let storage = CLStorage(count: count, buffer: buffer, bytes: bytes, device: device, pool: pool)
         if VitreousDebug.poisonAllocations {
             var nan = Float.nan
-            try launchLock.withLock {
-                try checkCL(clEnqueueFillBuffer(queue, buffer, &nan, 4, 0, bytes, 0, nil, nil), "clEnqueueFillBuffer")
-            }
+            try enqueue("clEnqueueFillBuffer") { clEnqueueFillBuffer($0, buffer, &nan, 4, 0, bytes, 0, nil, nil) }
         }
         return Tensor(shape: shape, storage: storage)
     }
@@ -81,11 +79,10 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {  // handles imm
     public func tensor(_ values: UnsafeBufferPointer<Float>, shape: [Int]) throws -> Tensor {
         let out = try empty(shape: shape)
         guard let base = values.baseAddress, out.count > 0 else { return out }
-        try launchLock.withLock {
-            // Blocking write: the caller's memory may go away as soon as this returns.
-            try checkCL(clEnqueueWriteBuffer(queue, try buffer(out), cl_bool(CL_TRUE), 0,
-                                             min(values.count, out.count) * 4, base, 0, nil, nil),
-                        "clEnqueueWriteBuffer")
+        let target = try buffer(out)
+        // Blocking write: the caller's memory may go away as soon as this returns.
+        try enqueue("clEnqueueWriteBuffer") {
+            clEnqueueWriteBuffer($0, target, cl_bool(CL_TRUE), 0, min(values.count, out.count) * 4, base, 0, nil, nil)
         }
         return out
     }
@@ -93,10 +90,8 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {  // handles imm
     public func read(_ tensor: Tensor, into destination: UnsafeMutableBufferPointer<Float>) throws {
         guard let base = destination.baseAddress, tensor.count > 0 else { return }
         let mem = try buffer(tensor)
-        try launchLock.withLock {
-            try checkCL(clEnqueueReadBuffer(queue, mem, cl_bool(CL_TRUE), 0,
-                                            min(destination.count, tensor.count) * 4, base, 0, nil, nil),
-                        "clEnqueueReadBuffer")
+        try enqueue("clEnqueueReadBuffer") {
+            clEnqueueReadBuffer($0, mem, cl_bool(CL_TRUE), 0, min(destination.count, tensor.count) * 4, base, 0, nil, nil)
         }
     }
 
@@ -115,10 +110,14 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {  // handles imm
     public func copy(_ source: Tensor, into destination: Tensor) throws {
         guard source.count > 0 else { return }
         let (from, to) = (try buffer(source), try buffer(destination))
-        try launchLock.withLock {
-            try checkCL(clEnqueueCopyBuffer(queue, from, to, 0, 0, min(source.count, destination.count) * 4,
-                                            0, nil, nil), "clEnqueueCopyBuffer")
+        try enqueue("clEnqueueCopyBuffer") {
+            clEnqueueCopyBuffer($0, from, to, 0, 0, min(source.count, destination.count) * 4, 0, nil, nil)
         }
+    }
+
+    /// Runs one `clEnqueue…` call on the queue under the launch lock, translating its status.
+    func enqueue(_ operation: String, _ body: (cl_command_queue) -> cl_int) throws {
+        try launchLock.withLock { try checkCL(body(queue), operation) }
     }
 
     /// Sets the arguments of `name` and enqueues it over `global` items in groups of `local`
@@ -168,10 +167,7 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {  // handles imm
         guard m > 0, n > 0, batch > 0 else { return }
         guard k > 0 else {
             var zero: Float = 0
-            try launchLock.withLock {
-                try checkCL(clEnqueueFillBuffer(queue, mc, &zero, 4, 0, batch * m * n * 4, 0, nil, nil),
-                            "clEnqueueFillBuffer")
-            }
+            try enqueue("clEnqueueFillBuffer") { clEnqueueFillBuffer($0, mc, &zero, 4, 0, batch * m * n * 4, 0, nil, nil) }
             return
         }
         let transB = transposeB ? CLBlastTransposeYes : CLBlastTransposeNo

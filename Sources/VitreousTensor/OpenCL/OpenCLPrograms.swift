@@ -262,6 +262,7 @@ struct OpenCLTuning: Sendable {
         case "token_norms": defines = "-DNORM_WG=\(normGroup) -DSTATS_WG=\(statsGroup)"
         case "softmax": defines = "-DSM_WG=\(softmaxGroup)"
         case "elementwise": defines = "-DEW_WG=\(elementwiseGroup)"
+        case "tokens": defines = "-DTOK_WG=\(elementwiseGroup)"
         default: defines = ""
         }
         return "-cl-std=CL1.2 " + defines

@@ -1,0 +1,73 @@
+import Foundation
+
+/// Token layout ops on the host: plain copies, split over cores.
+extension CPUBackend {
+    public func patchify(_ images: Tensor, batch: Int, channels: Int, height: Int, width: Int, patch: Int,
+                         out: Tensor) throws {
+        let source = SendablePointer(try host(images)), target = SendablePointer(try host(out))
+        let (gh, gw) = (height / patch, width / patch)
+        let rowLength = channels * patch * patch
+        parallelFor(batch * gh * gw, grain: 16) { range in
+            for row in range {
+                let (b, p) = (row / (gh * gw), row % (gh * gw))
+                let (top, left) = ((p / gw) * patch, (p % gw) * patch)
+                var k = row * rowLength
+                for c in 0..<channels {
+                    for ky in 0..<patch {
+                        let line = source.base + ((b * channels + c) * height + top + ky) * width + left
+                        (target.base + k).update(from: line, count: patch)
+                        k += patch
+                    }
+                }
+            }
+        }
+    }
+
+    public func assembleTokens(patches: Tensor, cls: Tensor, registers: Tensor?, positions: Tensor, batch: Int,
+                               registerCount: Int, patchCount: Int, extraCount: Int, dim: Int, out: Tensor) throws {
+        let (pp, pc, pos) = (SendablePointer(try host(patches)), SendablePointer(try host(cls)),
+                             SendablePointer(try host(positions)))
+        let pr = try registers.map { SendablePointer(try host($0)) }
+        let target = SendablePointer(try host(out))
+        let tokens = 1 + registerCount + patchCount + extraCount
+        parallelFor(batch * tokens, grain: 64) { range in
+            for row in range {
+                let (b, t) = (row / tokens, row % tokens)
+                let y = target.base + row * dim
+                if t == 0 {
+                    for d in 0..<dim { y[d] = pc[d] + pos[d] }
+                } else if t <= registerCount, let pr {
+                    y.update(from: pr.base + (t - 1) * dim, count: dim)
+                } else if t <= registerCount + patchCount {
+                    let p = t - 1 - registerCount
+                    let (x, e) = (pp.base + (b * patchCount + p) * dim, pos.base + (1 + p) * dim)
+                    for d in 0..<dim { y[d] = x[d] + e[d] }
+                } else {
+                    y.update(repeating: 0, count: dim)
+                }
+            }
+        }
+    }
+
+    public func sliceTokens(_ x: Tensor, batch: Int, tokens: Int, dim: Int, range: Range<Int>, out: Tensor) throws {
+        let (source, target) = (try host(x), try host(out))
+        for b in 0..<batch {
+            (target + b * range.count * dim).update(from: source + (b * tokens + range.lowerBound) * dim,
+                                                    count: range.count * dim)
+        }
+    }
+
+    public func swiglu(_ x: Tensor, rows: Int, hidden: Int, out: Tensor) throws {
+        let (source, target) = (SendablePointer(try host(x)), SendablePointer(try host(out)))
+        parallelFor(rows, grain: max(1, 8_192 / max(hidden, 1))) { range in
+            for row in range {
+                let (gate, up, y) = (source.base + row * 2 * hidden, source.base + row * 2 * hidden + hidden,
+                                     target.base + row * hidden)
+                CPUMath.forEachLane(hidden, vector: { i in
+                    let g = gate.loadVector(at: i)
+                    y.storeVector(g / (1 + CPUMath.exp(-g)) * up.loadVector(at: i), at: i)
+                }, scalar: { i in y[i] = gate[i] / (1 + Foundation.exp(-gate[i])) * up[i] })
+            }
+        }
+    }
+}
