@@ -40,37 +40,27 @@ final class OpenCLPrograms: @unchecked Sendable {  // mutable caches behind `loc
     }
 
     /// The kernel `name` from program file `program` (`layernorm`, `token_norms`, ...), built on first use.
+    /// Builds happen under the lock: each program compiles once even when several threads ask at once.
     /// Callers must hold the backend's launch lock: OpenCL kernel objects are not safe to set up concurrently.
     func kernel(_ name: String, in program: String) throws -> cl_kernel {
-        let key = program + "/" + name
-        if let cached = lock.withLock({ kernels[key] }) { return cached }
-        let built = try self.program(program)
-        var status: cl_int = 0
-        guard let kernel = clCreateKernel(built, name, &status), status == CL_SUCCESS else {
-            throw VitreousError.openCL(status: status, name: openCLStatusName(status),
-                                       operation: "clCreateKernel(\(name))")
-        }
-        return lock.withLock {
-            if let raced = kernels[key] {
-                clReleaseKernel(kernel)
-                return raced
+        try lock.withLock {
+            let key = program + "/" + name
+            if let cached = kernels[key] { return cached }
+            let built: cl_program
+            if let cached = programs[program] {
+                built = cached
+            } else {
+                built = try build(name: program, source: try Self.source(of: program),
+                                  options: tuning.options(for: program))
+                programs[program] = built
+            }
+            var status: cl_int = 0
+            guard let kernel = clCreateKernel(built, name, &status), status == CL_SUCCESS else {
+                throw VitreousError.openCL(status: status, name: openCLStatusName(status),
+                                           operation: "clCreateKernel(\(name))")
             }
             kernels[key] = kernel
             return kernel
-        }
-    }
-
-    private func program(_ name: String) throws -> cl_program {
-        if let cached = lock.withLock({ programs[name] }) { return cached }
-        let source = try Self.source(of: name)
-        let program = try build(name: name, source: source, options: tuning.options(for: name))
-        return lock.withLock {
-            if let raced = programs[name] {
-                clReleaseProgram(program)
-                return raced
-            }
-            programs[name] = program
-            return program
         }
     }
 
