@@ -5,6 +5,7 @@ let package = Package(
     name: "Vitreous",
     products: [
         .library(name: "VitreousTensor", targets: ["VitreousTensor"]),
+        .library(name: "VitreousModel", targets: ["VitreousModel"]),
         .executable(name: "vitreous-bench", targets: ["vitreous-bench"]),
     ],
     dependencies: [
@@ -24,6 +25,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .target(name: "VitreousModel", dependencies: ["VitreousTensor"]),
         .executableTarget(
             name: "vitreous-bench",
             dependencies: [
@@ -32,6 +34,12 @@ let package = Package(
             ]
         ),
         .testTarget(name: "VitreousTensorTests", dependencies: ["VitreousTensor"]),
+        .testTarget(
+            name: "VitreousModelTests",
+            dependencies: ["VitreousModel"],
+            // Read through #filePath, not as SwiftPM resources (Bundle.module breaks once .build moves).
+            exclude: ["Fixtures"]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )
