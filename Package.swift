@@ -6,6 +6,7 @@ let package = Package(
     products: [
         .library(name: "VitreousTensor", targets: ["VitreousTensor"]),
         .library(name: "VitreousImage", targets: ["VitreousImage"]),
+        .library(name: "VitreousModel", targets: ["VitreousModel"]),
         .executable(name: "vitreous-bench", targets: ["vitreous-bench"]),
     ],
     dependencies: [
@@ -27,6 +28,7 @@ let package = Package(
             ]
         ),
         .target(name: "VitreousImage", dependencies: ["VitreousTensor", "CPNG"]),
+        .target(name: "VitreousModel", dependencies: ["VitreousTensor"]),
         .executableTarget(
             name: "vitreous-bench",
             dependencies: [
@@ -38,6 +40,12 @@ let package = Package(
         .executableTarget(name: "TensorExample", dependencies: ["VitreousTensor"], path: "Examples/TensorExample"),
         .testTarget(name: "VitreousTensorTests", dependencies: ["VitreousTensor"]),
         .testTarget(name: "VitreousImageTests", dependencies: ["VitreousImage"]),
+        .testTarget(
+            name: "VitreousModelTests",
+            dependencies: ["VitreousModel"],
+            // Read through #filePath, not as SwiftPM resources (Bundle.module breaks once .build moves).
+            exclude: ["Fixtures"]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,0 +1,58 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A whole file mapped read-only into memory, unmapped when the last reference goes.
+///
+/// `@unchecked Sendable`: the mapping is created in `init`, never written (PROT_READ) and released only in
+/// `deinit`, so every thread sees the same immutable bytes for the object's whole life.
+final class MappedFile: @unchecked Sendable {
+    let path: String
+    /// Size of the file in bytes.
+    let count: Int
+    /// Start of the mapping; nil for an empty file (mmap refuses length 0).
+    private let base: UnsafeRawPointer?
+
+    init(path: String) throws {
+        self.path = path
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw ModelError.io(file: path, reason: MappedFile.errnoText("cannot open")) }
+        // The mapping keeps the file alive; the descriptor is not needed past mmap.
+        defer { close(descriptor) }
+        var status = stat()
+        guard fstat(descriptor, &status) == 0 else {
+            throw ModelError.io(file: path, reason: MappedFile.errnoText("cannot stat"))
+        }
+        guard (status.st_mode & S_IFMT) == S_IFREG else {
+            throw ModelError.io(file: path, reason: "not a regular file")
+        }
+        count = Int(status.st_size)
+        if count == 0 {
+            base = nil
+            return
+        }
+        let address = mmap(nil, count, PROT_READ, MAP_PRIVATE, descriptor, 0)
+        guard let address, address != MAP_FAILED else {
+            throw ModelError.io(file: path, reason: MappedFile.errnoText("cannot memory-map"))
+        }
+        base = UnsafeRawPointer(address)
+    }
+
+    deinit {
+        if let base { munmap(UnsafeMutableRawPointer(mutating: base), count) }
+    }
+
+    /// Calls `body` with the bytes `range` of the file. The caller has checked the range against ``count``.
+    func withBytes<R>(_ range: Range<Int>, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        precondition(range.lowerBound >= 0 && range.upperBound <= count, "range checked by the caller")
+        guard let base else { return try body(UnsafeRawBufferPointer(start: nil, count: 0)) }
+        return try body(UnsafeRawBufferPointer(start: base + range.lowerBound, count: range.count))
+    }
+
+    static func errnoText(_ what: String) -> String {
+        "\(what): \(String(cString: strerror(errno)))"
+    }
+}

@@ -1,0 +1,100 @@
+import Foundation
+
+/// A small, fast, seedable generator (SplitMix64): the same seed gives the same numbers on every machine
+/// and Swift version, which `SystemRandomNumberGenerator` cannot promise.
+public struct SplitMix64: RandomNumberGenerator, Sendable {
+    private var state: UInt64
+
+    /// A generator whose sequence is fixed by `seed`.
+    public init(seed: UInt64) { state = seed }
+
+    /// The next 64 random bits.
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// A uniform Double in (0, 1] built from the top 53 bits (never 0, so its logarithm is finite).
+    mutating func unitInterval() -> Double { Double((next() >> 11) + 1) * 0x1p-53 }
+
+    /// `count` samples of N(mean, std²) by the Box–Muller transform, both outputs of each pair used.
+    public mutating func normal(_ count: Int, mean: Float = 0, std: Float = 1) -> [Float] {
+        var values: [Float] = []
+        values.reserveCapacity(count)
+        while values.count < count {
+            let radius = (-2 * log(unitInterval())).squareRoot()
+            let angle = 2 * Double.pi * unitInterval()
+            values.append(mean + std * Float(radius * cos(angle)))
+            if values.count < count { values.append(mean + std * Float(radius * sin(angle))) }
+        }
+        return values
+    }
+}
+
+/// How ``ViTParameters/random(config:seed:scales:)`` draws each kind of parameter.
+public struct RandomWeightScales: Sendable, Equatable {
+    /// Standard deviation of every Linear and patch-embedding weight (DINOv2's truncated-normal init uses 0.02).
+    public var linearStd: Float = 0.02
+    /// Standard deviation of Linear biases; nonzero by default so that a bias left out shows in tests.
+    public var biasStd: Float = 0.02
+    /// Standard deviation of the CLS token, register tokens and position table.
+    public var embeddingStd: Float = 0.02
+    /// Every LayerScale gamma.
+    public var layerScale: Float = 0.1
+    /// LayerNorm weights are `1 + N(0, normJitter²)` and biases `N(0, normJitter²)`. 0 (the default) gives
+    /// the usual weight 1, bias 0; a little jitter makes a swapped weight and bias visible in tests.
+    public var normJitter: Float = 0
+
+    /// The defaults: 0.02 for weights, biases and embeddings, LayerScale 0.1, no LayerNorm jitter.
+    public init(linearStd: Float = 0.02, biasStd: Float = 0.02, embeddingStd: Float = 0.02,
+                layerScale: Float = 0.1, normJitter: Float = 0) {
+        self.linearStd = linearStd
+        self.biasStd = biasStd
+        self.embeddingStd = embeddingStd
+        self.layerScale = layerScale
+        self.normJitter = normJitter
+    }
+}
+
+extension ViTParameters where Value == [Float] {
+    /// Random weights for any configuration, the same for the same seed everywhere: for tests, benchmarks
+    /// and demos without a checkpoint. Write them in any layout with ``write(to:layout:prefix:metadata:)``.
+    /// Parameters are drawn in forward-pass order, so a config differing only in depth shares its first blocks.
+    /// - Throws: ``ModelError/invalidConfig(_:)`` for an invalid configuration.
+    public static func random(config: ViTConfig, seed: UInt64,
+                              scales: RandomWeightScales = RandomWeightScales()) throws -> ViTHostWeights {
+        try config.validate()
+        var generator = SplitMix64(seed: seed)
+        return try ViTHostWeights(config: config) { slot in
+            let count = slot.shape(config).reduce(1, *)
+            switch slot {
+            case .patchEmbedWeight:
+                return generator.normal(count, std: scales.linearStd)
+            case .patchEmbedBias:
+                return generator.normal(count, std: scales.biasStd)
+            case .clsToken, .registerTokens, .positionEmbedding:
+                return generator.normal(count, std: scales.embeddingStd)
+            case .normWeight:
+                return generator.normal(count, mean: 1, std: scales.normJitter)
+            case .normBias:
+                return generator.normal(count, std: scales.normJitter)
+            case .block(_, let part):
+                switch part {
+                case .norm1Weight, .norm2Weight:
+                    return generator.normal(count, mean: 1, std: scales.normJitter)
+                case .norm1Bias, .norm2Bias:
+                    return generator.normal(count, std: scales.normJitter)
+                case .qkvWeight, .projWeight, .fc1Weight, .fc2Weight:
+                    return generator.normal(count, std: scales.linearStd)
+                case .qkvBias, .projBias, .fc1Bias, .fc2Bias:
+                    return generator.normal(count, std: scales.biasStd)
+                case .layerScale1, .layerScale2:
+                    return [Float](repeating: config.hasLayerScale ? scales.layerScale : 1, count: count)
+                }
+            }
+        }
+    }
+}

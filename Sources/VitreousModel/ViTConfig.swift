@@ -1,0 +1,127 @@
+/// The feed-forward network of each transformer block.
+public enum MLPKind: String, Codable, Sendable, CaseIterable {
+    /// `fc2(gelu(fc1(x)))` with exact-erf GELU: ViT-S, B and L.
+    case gelu
+    /// `w3(silu(gate) ⊙ up)` where `w12(x)` = `[gate, up]`: ViT-g.
+    case swiglu
+}
+
+/// How the stored position-embedding grid is resampled to an image's patch grid. Each is PyTorch's
+/// `interpolate(mode="bicubic", align_corners=False)` as one family of models calls it; see
+/// ``PositionEmbedding`` for the exact weights.
+public enum PositionInterpolation: String, Codable, Sendable, CaseIterable {
+    /// To an explicit output size, without antialiasing (Keys a = −0.75, four taps, edge replication):
+    /// Hugging Face `Dinov2Model` (transformers ≥ 4.45).
+    case bicubic
+    /// To an explicit output size, with antialiasing (Keys a = −0.5, support 2·max(scale, 1), normalised
+    /// weights): `Dinov2WithRegistersModel` and the original `*_reg` hub models.
+    case bicubicAntialiased
+    /// The original facebookresearch/dinov2 non-register models (and transformers ≤ 4.44): a scale factor
+    /// `(g + 0.1)/M` instead of a size, so the coordinate scale is `M/(g + 0.1)`; no antialiasing. Use it to
+    /// match `torch.hub` outputs.
+    case dinov2Original
+}
+
+/// The architecture of a DINOv2-family Vision Transformer: what the weights' shapes and the forward pass
+/// depend on. Token order: CLS, registers, patches.
+public struct ViTConfig: Codable, Sendable, Equatable, CustomStringConvertible {
+    /// Side of a square patch in pixels (14 for every DINOv2 model).
+    public var patchSize: Int
+    /// Width of every token, D.
+    public var hiddenSize: Int
+    /// Number of transformer blocks, L.
+    public var depth: Int
+    /// Attention heads per block; the head dimension is `hiddenSize / heads` (64 for every DINOv2 size).
+    public var heads: Int
+    /// Width of the MLP's hidden layer (per half of `w12` for SwiGLU).
+    public var mlpHiddenSize: Int
+    /// GELU MLP (S, B, L) or SwiGLU (g).
+    public var mlp: MLPKind
+    /// Register tokens between CLS and the patches (0, or 4 for the with-registers models).
+    public var registerCount: Int
+    /// Side of the square grid the position embeddings are stored for (37 for 518 px).
+    public var positionGrid: Int
+    /// Epsilon of every LayerNorm (1e-6 for DINOv2).
+    public var layerNormEps: Float
+    /// Whether blocks scale their residual branches (`ls1`, `ls2`); when false the loaded gammas are ones.
+    public var hasLayerScale: Bool
+    /// Whether the fused qkv projection has a bias.
+    public var hasQKVBias: Bool
+    /// How the position table is resampled for grids other than the stored one.
+    public var interpolation: PositionInterpolation
+
+    /// A configuration; `interpolation` defaults to the one for the register count
+    /// (``defaultInterpolation(registers:)``). Call ``validate()`` before trusting hand-made values.
+    public init(patchSize: Int = 14, hiddenSize: Int, depth: Int, heads: Int, mlpHiddenSize: Int,
+                mlp: MLPKind = .gelu, registerCount: Int = 0, positionGrid: Int = 37,
+                layerNormEps: Float = 1e-6, hasLayerScale: Bool = true, hasQKVBias: Bool = true,
+                interpolation: PositionInterpolation? = nil) {
+        self.patchSize = patchSize
+        self.hiddenSize = hiddenSize
+        self.depth = depth
+        self.heads = heads
+        self.mlpHiddenSize = mlpHiddenSize
+        self.mlp = mlp
+        self.registerCount = registerCount
+        self.positionGrid = positionGrid
+        self.layerNormEps = layerNormEps
+        self.hasLayerScale = hasLayerScale
+        self.hasQKVBias = hasQKVBias
+        self.interpolation = interpolation ?? ViTConfig.defaultInterpolation(registers: registerCount)
+    }
+
+    /// Channels per head.
+    public var headDimension: Int { heads > 0 ? hiddenSize / heads : 0 }
+    /// Input channels of the patch embedding (RGB).
+    public var channels: Int { 3 }
+    /// Rows of the stored position table: CLS, then the grid.
+    public var positionRows: Int { 1 + positionGrid * positionGrid }
+    /// Output rows of the first MLP matrix: `mlpHiddenSize`, doubled for SwiGLU's fused gate and up.
+    public var mlpInputRows: Int { mlp == .swiglu ? 2 * mlpHiddenSize : mlpHiddenSize }
+    /// Tokens for an image of `gridHeight × gridWidth` patches.
+    public func tokenCount(gridHeight: Int, gridWidth: Int) -> Int { 1 + registerCount + gridHeight * gridWidth }
+
+    public var description: String {
+        "ViT(patch \(patchSize), D \(hiddenSize), depth \(depth), heads \(heads), \(mlp) MLP \(mlpHiddenSize), "
+            + "registers \(registerCount), grid \(positionGrid), \(interpolation))"
+    }
+
+    /// Throws unless every size is positive and the heads divide the hidden size.
+    public func validate() throws {
+        let sizes = [("patchSize", patchSize), ("hiddenSize", hiddenSize), ("depth", depth), ("heads", heads),
+                     ("mlpHiddenSize", mlpHiddenSize), ("positionGrid", positionGrid)]
+        for (name, value) in sizes where value <= 0 {
+            throw ModelError.invalidConfig("\(name) is \(value); it must be positive")
+        }
+        guard registerCount >= 0 else { throw ModelError.invalidConfig("registerCount is \(registerCount)") }
+        guard hiddenSize % heads == 0 else {
+            throw ModelError.invalidConfig("hiddenSize \(hiddenSize) is not divisible by \(heads) heads")
+        }
+        guard layerNormEps > 0, layerNormEps.isFinite else {
+            throw ModelError.invalidConfig("layerNormEps is \(layerNormEps); it must be positive")
+        }
+    }
+
+    /// The interpolation a model of this register count gets by default: antialiased bicubic with
+    /// registers, plain bicubic (Hugging Face `Dinov2Model`, which the reference fixtures follow) without.
+    public static func defaultInterpolation(registers: Int) -> PositionInterpolation {
+        registers > 0 ? .bicubicAntialiased : .bicubic
+    }
+
+    /// The same model with `count` register tokens, and the interpolation that goes with them.
+    public func withRegisters(_ count: Int = 4) -> ViTConfig {
+        var config = self
+        config.registerCount = count
+        config.interpolation = ViTConfig.defaultInterpolation(registers: count)
+        return config
+    }
+
+    /// ViT-S/14: D 384, 12 blocks, 6 heads, MLP 1536.
+    public static let small = ViTConfig(hiddenSize: 384, depth: 12, heads: 6, mlpHiddenSize: 1536)
+    /// ViT-B/14: D 768, 12 blocks, 12 heads, MLP 3072.
+    public static let base = ViTConfig(hiddenSize: 768, depth: 12, heads: 12, mlpHiddenSize: 3072)
+    /// ViT-L/14: D 1024, 24 blocks, 16 heads, MLP 4096.
+    public static let large = ViTConfig(hiddenSize: 1024, depth: 24, heads: 16, mlpHiddenSize: 4096)
+    /// ViT-g/14: D 1536, 40 blocks, 24 heads, SwiGLU MLP of 4096 (`w12` is [8192, 1536]).
+    public static let giant = ViTConfig(hiddenSize: 1536, depth: 40, heads: 24, mlpHiddenSize: 4096, mlp: .swiglu)
+}

@@ -1,0 +1,126 @@
+import Foundation
+
+extension ViTConfig {
+    /// The configuration of the checkpoint in `file`, read from its tensor shapes: D from the CLS token,
+    /// the patch size from the patch embedding, the depth from the block numbers, the MLP kind from its key
+    /// names and its width from the first MLP matrix, registers from the register tokens, the stored grid
+    /// from the position table's rows, LayerScale and qkv bias from their keys' presence.
+    ///
+    /// The head count is not in the shapes: it is `heads` when given, else `num_attention_heads` of a
+    /// Hugging Face `config.json` in the same folder, else D/64 (the head dimension of every DINOv2 size).
+    /// That `config.json` also supplies `layer_norm_eps`. The position interpolation is the default for the
+    /// register count (``defaultInterpolation(registers:)``); change the result's fields to override any of it.
+    /// - Throws: ``ModelError/layout(file:problem:)`` when the keys follow no known layout or a size cannot
+    ///   be inferred, ``ModelError/invalidConfig(_:)`` when the result is not a valid model.
+    public static func inferred(from file: SafetensorsFile, heads: Int? = nil) throws -> ViTConfig {
+        let detected = try DetectedLayout.detect(file.names, file: file.url.path)
+        return try inferred(from: file, layout: detected, heads: heads)
+    }
+
+    static func inferred(from file: SafetensorsFile, layout detected: DetectedLayout, heads: Int?) throws -> ViTConfig {
+        let path = file.url.path
+        let layout = detected.layout, prefix = detected.prefix
+        func fail(_ problem: String) -> ModelError { .layout(file: path, problem: problem) }
+        func shape(_ key: String) throws -> [Int]? {
+            file.contains(prefix + key) ? try file.info(prefix + key).shape : nil
+        }
+
+        guard let clsShape = try shape(layout.clsKey), let hidden = clsShape.last, hidden > 0 else {
+            throw fail("cannot infer the hidden size: '\(prefix + layout.clsKey)' is empty")
+        }
+        // A placeholder config only to ask the layout for key names; sizes are filled in below.
+        let names = ViTConfig(hiddenSize: hidden, depth: 1, heads: 1, mlpHiddenSize: 1)
+        let patchKey = layout.source(of: .patchEmbedWeight, config: names)?.keys.first ?? ""
+        guard let patchShape = try shape(patchKey) else { throw fail("no patch embedding '\(prefix + patchKey)'") }
+        guard patchShape.count == 4, patchShape[2] == patchShape[3], patchShape[2] > 0 else {
+            throw fail("cannot infer the patch size: '\(prefix + patchKey)' has shape \(patchShape), "
+                + "not [D, 3, p, p]")
+        }
+
+        let depth = blockCount(file.names, stem: prefix + layout.blockStem)
+        guard depth > 0 else { throw fail("no transformer blocks ('\(prefix + layout.blockPrefix(0))…')") }
+
+        let block = layout.blockPrefix(0)
+        let mlp: MLPKind
+        let mlpHidden: Int
+        if let fc1 = try shape(block + "mlp.fc1.weight") {
+            (mlp, mlpHidden) = (.gelu, fc1.first ?? 0)
+        } else {
+            let input = layout.mlpNames(.swiglu).input
+            guard let first = try shape(block + input[0] + ".weight") else {
+                throw fail("cannot find block 0's MLP: neither '\(prefix + block)mlp.fc1.weight' "
+                    + "nor '\(prefix + block + input[0]).weight'")
+            }
+            // A fused w12 holds gate and up; transformers 5 stores them apart.
+            (mlp, mlpHidden) = (.swiglu, input.count == 1 ? (first.first ?? 0) / 2 : (first.first ?? 0))
+        }
+
+        let registerKey = layout.source(of: .registerTokens, config: names)?.keys.first ?? ""
+        let registers = try shape(registerKey).map { $0.reduce(1, *) / hidden } ?? 0
+
+        let positionKey = layout.source(of: .positionEmbedding, config: names)?.keys.first ?? ""
+        guard let positionShape = try shape(positionKey) else {
+            throw fail("no position table '\(prefix + positionKey)'")
+        }
+        let rows = positionShape.reduce(1, *) / hidden
+        let grid = Int(Double(max(rows - 1, 0)).squareRoot().rounded())
+        guard rows >= 2, grid * grid == rows - 1 else {
+            throw fail("'\(prefix + positionKey)' has shape \(positionShape): \(rows) rows are not 1 + a square grid")
+        }
+
+        let layerScaleKey = layout.source(of: .block(0, .layerScale1), config: names)?.keys.first ?? ""
+        let qkvBiasKey = layout.source(of: .block(0, .qkvBias), config: names)?.keys.first ?? ""
+        let hub = try HubConfig(beside: file.url)
+        if let size = hub?.hiddenSize, size != hidden {
+            throw fail("config.json beside the weights says hidden_size \(size) but the weights have \(hidden)")
+        }
+        let headCount = heads ?? hub?.heads ?? (hidden % 64 == 0 ? hidden / 64 : 0)
+        guard headCount > 0 else {
+            throw fail("cannot infer the head count for hidden size \(hidden) (not a multiple of 64) without a "
+                + "config.json; pass heads explicitly")
+        }
+        let config = ViTConfig(patchSize: patchShape[3], hiddenSize: hidden, depth: depth, heads: headCount,
+                               mlpHiddenSize: mlpHidden, mlp: mlp, registerCount: registers, positionGrid: grid,
+                               layerNormEps: hub?.layerNormEps ?? 1e-6,
+                               hasLayerScale: file.contains(prefix + layerScaleKey),
+                               hasQKVBias: file.contains(prefix + qkvBiasKey))
+        try config.validate()
+        return config
+    }
+
+    /// One more than the highest N of keys `<stem>N.…`.
+    private static func blockCount(_ names: [String], stem: String) -> Int {
+        var highest = -1
+        for name in names where name.hasPrefix(stem) {
+            let digits = name.dropFirst(stem.count).prefix { $0.isASCII && $0.isNumber }
+            if let index = Int(digits) { highest = max(highest, index) }
+        }
+        return highest + 1
+    }
+}
+
+/// The fields of a Hugging Face `config.json` that the shapes cannot tell.
+private struct HubConfig {
+    let heads: Int?
+    let hiddenSize: Int?
+    let layerNormEps: Float?
+
+    /// Reads `config.json` in the folder of `weights`; nil when there is none.
+    init?(beside weights: URL) throws {
+        let url = weights.deletingLastPathComponent().appendingPathComponent("config.json")
+        guard FileManager.default.fileExists(atPath: url.path) else { return nil }
+        let object: Any
+        do {
+            object = try JSONSerialization.jsonObject(with: try Data(contentsOf: url))
+        } catch {
+            throw ModelError.layout(file: url.path,
+                                    problem: "not a readable JSON config (\(error.localizedDescription))")
+        }
+        guard let fields = object as? [String: Any] else {
+            throw ModelError.layout(file: url.path, problem: "not a JSON object")
+        }
+        heads = (fields["num_attention_heads"] as? NSNumber).flatMap { $0 as? Int }
+        hiddenSize = (fields["hidden_size"] as? NSNumber).flatMap { $0 as? Int }
+        layerNormEps = (fields["layer_norm_eps"] as? NSNumber).map { $0.floatValue }
+    }
+}

@@ -1,0 +1,119 @@
+import Foundation
+import VitreousTensor
+
+extension CheckpointLayout {
+    /// The key layout of the checkpoint in `file` and the prefix in front of its model keys (`""`,
+    /// `"dinov2."`, ...), recognised by the CLS token's key.
+    public static func detect(in file: SafetensorsFile) throws -> (layout: CheckpointLayout, prefix: String) {
+        let detected = try DetectedLayout.detect(file.names, file: file.url.path)
+        return (detected.layout, detected.prefix)
+    }
+}
+
+extension ViTParameters where Value == [Float] {
+    /// Reads a DINOv2 checkpoint in any of the ``CheckpointLayout``s into the canonical layout on the host.
+    ///
+    /// Separate q, k, v projections are concatenated into the fused qkv matrix, transformers-5 gate and up
+    /// projections into `w12`; a missing LayerScale becomes ones; the mask token is accepted and dropped.
+    /// Every key is checked before any tensor is read: all missing and unexpected keys are reported together.
+    /// Shapes must equal the configuration's up to leading axes of extent 1 (`[1, 1, D]` and `[D]` both fit a
+    /// token).
+    /// - Parameters:
+    ///   - config: the architecture to expect; nil infers it (``ViTConfig/inferred(from:heads:)``).
+    ///   - heads: the head count when inferring (ignored with `config`).
+    ///   - allowUnexpectedKeys: accept keys that are no part of the model (a classifier head, a second
+    ///     model in a training checkpoint) instead of failing.
+    /// - Throws: ``ModelError`` naming the file and the key: ``ModelError/keys(file:layout:missing:unexpected:)``,
+    ///   ``ModelError/shape(file:key:shape:expected:)``, or the file's own format errors.
+    public static func load(_ file: SafetensorsFile, config: ViTConfig? = nil, heads: Int? = nil,
+                            allowUnexpectedKeys: Bool = false) throws -> ViTHostWeights {
+        let path = file.url.path
+        let detected = try DetectedLayout.detect(file.names, file: path)
+        let layout = detected.layout, prefix = detected.prefix
+        let config = try config ?? ViTConfig.inferred(from: file, layout: detected, heads: heads)
+        try config.validate()
+
+        var expected: [(key: String, shape: [Int])] = []
+        for slot in ParameterSlot.all(for: config) {
+            guard let source = layout.source(of: slot, config: config) else { continue }
+            for (key, shape) in zip(source.keys, source.shapes) { expected.append((prefix + key, shape)) }
+        }
+        let present = Set(file.names)
+        let known = Set(expected.map(\.key)).union([prefix + layout.maskKey])
+        let missing = expected.map(\.key).filter { !present.contains($0) }
+        let unexpected = allowUnexpectedKeys ? [] : file.names.filter { !known.contains($0) }
+        guard missing.isEmpty, unexpected.isEmpty else {
+            throw ModelError.keys(file: path, layout: layout.description, missing: missing, unexpected: unexpected)
+        }
+        for (key, shape) in expected {
+            let actual = try file.info(key).shape
+            guard squeezed(actual) == squeezed(shape) else {
+                throw ModelError.shape(file: path, key: key, shape: actual, expected: shape)
+            }
+        }
+
+        return try ViTHostWeights(config: config) { slot in
+            guard let source = layout.source(of: slot, config: config) else {
+                // Only LayerScale can be absent: a model without it scales by one.
+                return [Float](repeating: 1, count: slot.shape(config).reduce(1, *))
+            }
+            if source.keys.count == 1 { return try file.floats(prefix + source.keys[0]) }
+            return try source.keys.flatMap { try file.floats(prefix + $0) }
+        }
+    }
+
+    /// Opens `url` and reads it as ``load(_:config:heads:allowUnexpectedKeys:)`` does.
+    public static func load(_ url: URL, config: ViTConfig? = nil, heads: Int? = nil,
+                            allowUnexpectedKeys: Bool = false) throws -> ViTHostWeights {
+        try load(SafetensorsFile(url), config: config, heads: heads, allowUnexpectedKeys: allowUnexpectedKeys)
+    }
+
+    /// Writes the weights as a safetensors checkpoint in `layout`, each key preceded by `prefix`, atomically.
+    ///
+    /// The fused qkv matrix is split into q, k, v for the Hugging Face layouts and `w12` into gate and up for
+    /// transformers 5. A zero mask token is included so that PyTorch loaders in strict mode accept the file;
+    /// LayerScale is left out for a model without it.
+    public func write(to url: URL, layout: CheckpointLayout, prefix: String = "",
+                      metadata: [String: String] = ["format": "pt"]) throws {
+        var writer = SafetensorsWriter(metadata: metadata)
+        for slot in ParameterSlot.all(for: config) {
+            guard let source = layout.source(of: slot, config: config) else { continue }
+            guard let values = self[slot] else {
+                throw ModelError.invalidArgument("the weights lack \(slot), which \(config) needs")
+            }
+            let expected = slot.shape(config).reduce(1, *)
+            guard values.count == expected else {
+                throw ModelError.invalidArgument(
+                    "\(slot) has \(values.count) values; its shape \(slot.shape(config)) needs \(expected)")
+            }
+            var start = 0
+            for (key, shape) in zip(source.keys, source.shapes) {
+                let count = shape.reduce(1, *)
+                try writer.add(prefix + key, Array(values[start..<(start + count)]), shape: shape)
+                start += count
+            }
+        }
+        try writer.add(prefix + layout.maskKey, [Float](repeating: 0, count: config.hiddenSize),
+                       shape: [1, config.hiddenSize])
+        try writer.write(to: url)
+    }
+}
+
+extension ViTParameters where Value == Tensor {
+    /// Reads a DINOv2 checkpoint (see ``ViTParameters/load(_:config:heads:allowUnexpectedKeys:)``) and uploads
+    /// every parameter to `device` in its canonical shape.
+    public static func load(_ url: URL, on device: Device = .default, config: ViTConfig? = nil,
+                            heads: Int? = nil, allowUnexpectedKeys: Bool = false) throws -> ViTWeights {
+        try ViTHostWeights.load(url, config: config, heads: heads, allowUnexpectedKeys: allowUnexpectedKeys)
+            .tensors(on: device)
+    }
+
+    /// Writes the weights as a safetensors checkpoint in `layout` (see the host version).
+    public func write(to url: URL, layout: CheckpointLayout, prefix: String = "",
+                      metadata: [String: String] = ["format": "pt"]) throws {
+        try host().write(to: url, layout: layout, prefix: prefix, metadata: metadata)
+    }
+}
+
+/// A shape without its leading axes of extent 1.
+private func squeezed(_ shape: [Int]) -> ArraySlice<Int> { shape.drop { $0 == 1 } }

@@ -1,0 +1,45 @@
+import Foundation
+import Testing
+import VitreousModel
+
+@Suite("ViT configuration")
+struct ConfigTests {
+    @Test("the presets are the DINOv2 sizes")
+    func presets() throws {
+        let sizes: [(ViTConfig, Int, Int, Int, Int)] = [
+            (.small, 384, 12, 6, 1536), (.base, 768, 12, 12, 3072), (.large, 1024, 24, 16, 4096),
+            (.giant, 1536, 40, 24, 4096),
+        ]
+        for (config, hidden, depth, heads, mlp) in sizes {
+            try config.validate()
+            #expect(config.hiddenSize == hidden && config.depth == depth && config.heads == heads
+                && config.mlpHiddenSize == mlp, "\(config)")
+            #expect(config.headDimension == 64 && config.patchSize == 14 && config.positionGrid == 37)
+            #expect(config.registerCount == 0 && config.interpolation == .bicubic)
+            #expect(config.layerNormEps == 1e-6 && config.hasLayerScale && config.hasQKVBias)
+            let registers = config.withRegisters()
+            #expect(registers.registerCount == 4 && registers.interpolation == .bicubicAntialiased)
+            #expect(registers.tokenCount(gridHeight: 16, gridWidth: 16) == 261)
+        }
+        #expect(ViTConfig.giant.mlp == .swiglu && ViTConfig.giant.mlpInputRows == 8192)
+        #expect(ViTConfig.large.mlp == .gelu && ViTConfig.large.mlpInputRows == 4096)
+    }
+
+    @Test("a configuration survives JSON")
+    func codable() throws {
+        var config = ViTConfig.giant.withRegisters()
+        config.interpolation = .dinov2Original
+        let data = try JSONEncoder().encode(config)
+        #expect(try JSONDecoder().decode(ViTConfig.self, from: data) == config)
+    }
+
+    @Test("an impossible configuration is refused")
+    func invalid() throws {
+        var config = ViTConfig.small
+        config.depth = 0
+        #expect(errorText { try config.validate() }.contains("depth is 0"))
+        config = .small
+        config.heads = 5
+        #expect(errorText { try config.validate() }.contains("hiddenSize 384 is not divisible by 5 heads"))
+    }
+}
