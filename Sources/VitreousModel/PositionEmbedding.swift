@@ -24,18 +24,21 @@ public enum PositionEmbedding {
         guard input > 0, output > 0 else {
             throw ModelError.invalidArgument("cannot resample \(input) positions to \(output)")
         }
-        var matrix = [Double](repeating: 0, count: output * input)
+        return weights(mode, input: input, output: output).dense()
+    }
+
+    /// The 1-D weights of `mode`, from the resampling shared with image resizing.
+    static func weights(_ mode: PositionInterpolation, input: Int, output: Int) -> ResampleWeights {
         switch mode {
         case .bicubic:
-            cubicRows(&matrix, input: input, output: output, scale: Double(input) / Double(output))
+            return ResampleWeights(input: input, output: output, filter: .bicubic)
         case .dinov2Original:
             // PyTorch receives the scale factor (g + 0.1)/M and maps coordinates by its reciprocal.
-            let factor = (Double(output) + 0.1) / Double(input)
-            cubicRows(&matrix, input: input, output: output, scale: 1.0 / factor)
+            return ResampleWeights(input: input, output: output, filter: .bicubic,
+                                   scale: Double(input) / (Double(output) + 0.1))
         case .bicubicAntialiased:
-            antialiasedRows(&matrix, input: input, output: output)
+            return ResampleWeights(input: input, output: output, filter: .bicubicAntialiased)
         }
-        return matrix
     }
 
     /// The position table for a `gridHeight × gridWidth` patch grid: `[1 + gridHeight·gridWidth, D]` row-major,
@@ -57,82 +60,11 @@ public enum PositionEmbedding {
         if !needsResampling(storedGrid: storedGrid, gridHeight: gridHeight, gridWidth: gridWidth) { return table }
 
         let m = storedGrid, d = dimension
-        let rowTaps = taps(try resamplingMatrix(mode, input: m, output: gridHeight), input: m)
-        let columnTaps = taps(try resamplingMatrix(mode, input: m, output: gridWidth), input: m)
-        // Width pass: [m, gridWidth, d] from the stored [m, m, d] grid (which starts after the CLS row).
-        var across = [Float](repeating: 0, count: m * gridWidth * d)
-        for y in 0..<m {
-            for (x, weights) in columnTaps.enumerated() {
-                let out = (y * gridWidth + x) * d
-                for (source, weight) in weights {
-                    let from = (1 + y * m + source) * d
-                    for c in 0..<d { across[out + c] += weight * table[from + c] }
-                }
-            }
-        }
-        // Height pass into the result, after the CLS row copied unchanged.
-        var result = Array(table[0..<d]) + [Float](repeating: 0, count: gridHeight * gridWidth * d)
-        for (y, weights) in rowTaps.enumerated() {
-            for x in 0..<gridWidth {
-                let out = (1 + y * gridWidth + x) * d
-                for (source, weight) in weights {
-                    let from = (source * gridWidth + x) * d
-                    for c in 0..<d { result[out + c] += weight * across[from + c] }
-                }
-            }
-        }
-        return result
-    }
-
-    /// Keys' cubic convolution kernel with parameter `a`.
-    static func cubic(_ x: Double, a: Double) -> Double {
-        let x = abs(x)
-        if x <= 1 { return ((a + 2) * x - (a + 3)) * x * x + 1 }
-        if x < 2 { return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a }
-        return 0
-    }
-
-    /// PyTorch's bicubic without antialiasing: four taps around `src = scale·(i + 0.5) − 0.5`, Keys a = −0.75,
-    /// indices clamped into the grid (edge replication), no low-pass filter even when shrinking.
-    private static func cubicRows(_ matrix: inout [Double], input: Int, output: Int, scale: Double) {
-        for i in 0..<output {
-            let source = scale * (Double(i) + 0.5) - 0.5
-            let floor = source.rounded(.down)
-            let t = source - floor
-            for k in 0..<4 {
-                let index = min(max(Int(floor) - 1 + k, 0), input - 1)
-                matrix[i * input + index] += cubic(t - Double(k - 1), a: -0.75)
-            }
-        }
-    }
-
-    /// PyTorch's antialiased bicubic: Keys a = −0.5 stretched by max(scale, 1), taps within
-    /// `center ± support` (support = 2·max(scale, 1)), out-of-grid taps dropped, weights normalised per row.
-    private static func antialiasedRows(_ matrix: inout [Double], input: Int, output: Int) {
-        let scale = Double(input) / Double(output)
-        let stretch = max(scale, 1)
-        let support = 2 * stretch
-        for i in 0..<output {
-            let center = scale * (Double(i) + 0.5)
-            // Int(_:) truncates toward zero, as the C++ int64_t conversion does.
-            let first = max(Int(center - support + 0.5), 0)
-            let end = min(Int(center + support + 0.5), input)
-            guard first < end else { continue }
-            var total = 0.0
-            for j in first..<end {
-                let weight = cubic((Double(j) - center + 0.5) / stretch, a: -0.5)
-                matrix[i * input + j] = weight
-                total += weight
-            }
-            if total != 0 { for j in first..<end { matrix[i * input + j] /= total } }
-        }
-    }
-
-    /// The nonzero entries of each row, as float32 weights in column order.
-    private static func taps(_ matrix: [Double], input: Int) -> [[(Int, Float)]] {
-        stride(from: 0, to: matrix.count, by: input).map { start in
-            (0..<input).compactMap { j in matrix[start + j] == 0 ? nil : (j, Float(matrix[start + j])) }
-        }
+        // The grid starts after the CLS row, which is never resampled.
+        let grid = try ResampleWeights.resize(Array(table[d...]), height: m, width: m, channels: d,
+                                              rows: weights(mode, input: m, output: gridHeight),
+                                              columns: weights(mode, input: m, output: gridWidth))
+        return Array(table[0..<d]) + grid
     }
 }
 
