@@ -50,6 +50,12 @@ public protocol Backend: AnyObject, Sendable {
     func layerScale(_ x: Tensor, gamma: Tensor, residual: Tensor, columns: Int, out: Tensor) throws
     /// Softmax over each of `rows` rows of `columns`.
     func softmax(_ x: Tensor, rows: Int, columns: Int, out: Tensor) throws
+    /// Fused multi-head attention (``attention(qkv:heads:scale:probabilities:keyMask:)``) over Q, K, V where
+    /// `geometry` places them, into `out` `[batch, tokens, heads·headDim]`; with `probabilities`, also the
+    /// softmax rows of query tokens `rows` into it, `[batch, heads, rows.count, tokens]`. `keyMask` is
+    /// `[batch, tokens]`, 0 = key excluded. A row with every key excluded gets zeros. Batch and tokens are > 0.
+    func attention(q: Tensor, k: Tensor, v: Tensor, keyMask: Tensor?, geometry: AttentionGeometry,
+                   out: Tensor, rows: [Int], probabilities: Tensor?) throws
 }
 
 /// Switches for tests and debugging. Not for production use.

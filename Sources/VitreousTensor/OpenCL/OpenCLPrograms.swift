@@ -40,11 +40,12 @@ final class OpenCLPrograms: @unchecked Sendable {  // mutable caches behind `loc
     }
 
     /// The kernel `name` from program file `program` (`layernorm`, `token_norms`, ...), built on first use.
+    /// `defines` (`-DHEAD_DIM=64`) are added to the device's options and make a separate variant of the program.
     /// Callers must hold the backend's launch lock: OpenCL kernel objects are not safe to set up concurrently.
-    func kernel(_ name: String, in program: String) throws -> cl_kernel {
-        let key = program + "/" + name
+    func kernel(_ name: String, in program: String, defines: String = "") throws -> cl_kernel {
+        let key = program + defines + "/" + name
         if let cached = lock.withLock({ kernels[key] }) { return cached }
-        let built = try self.program(program)
+        let built = try self.program(program, defines: defines)
         var status: cl_int = 0
         guard let kernel = clCreateKernel(built, name, &status), status == CL_SUCCESS else {
             throw VitreousError.openCL(status: status, name: openCLStatusName(status),
@@ -60,16 +61,18 @@ final class OpenCLPrograms: @unchecked Sendable {  // mutable caches behind `loc
         }
     }
 
-    private func program(_ name: String) throws -> cl_program {
-        if let cached = lock.withLock({ programs[name] }) { return cached }
+    private func program(_ name: String, defines: String) throws -> cl_program {
+        let key = name + defines
+        if let cached = lock.withLock({ programs[key] }) { return cached }
         let source = try Self.source(of: name)
-        let program = try build(name: name, source: source, options: tuning.options(for: name))
+        let options = tuning.options(for: name) + (defines.isEmpty ? "" : " " + defines)
+        let program = try build(name: name, source: source, options: options)
         return lock.withLock {
-            if let raced = programs[name] {
+            if let raced = programs[key] {
                 clReleaseProgram(program)
                 return raced
             }
-            programs[name] = program
+            programs[key] = program
             return program
         }
     }
@@ -203,6 +206,18 @@ struct OpenCLTuning: Sendable {
     var statsGroup: Int
     var softmaxGroup: Int
     var elementwiseGroup: Int
+    /// attention.cl: work-items per group (`ATT_WG`), query rows per vector (`ATT_VEC`), vectors of rows per
+    /// work-item (`ATT_ROWS`), keys per tile at most (`ATT_KT`, lowered for big head dims by
+    /// ``attentionDefines(headDim:)``), full unrolling of the head-dim loops (`ATT_UNROLL`), and the
+    /// probability pass's group (`ATT_PROB_WG`).
+    var attentionGroup: Int
+    var attentionRows: Int
+    var attentionVector: Int
+    var attentionKeyTile: Int
+    var attentionUnroll: Bool
+    var probabilityGroup: Int
+    /// The device's local memory, which bounds the attention key tile.
+    var localMemoryBytes: Int
 
     init(device: OpenCLDeviceInfo) {
         if device.isCPU {
@@ -211,17 +226,49 @@ struct OpenCLTuning: Sendable {
             statsGroup = 16
             softmaxGroup = 16
             elementwiseGroup = 64
+            // PoCL runs a group per core thread. One item per group: with more, PoCL moves its work-item loop
+            // inside the kernel's loops and keeps the scores in memory instead of registers (measured slower).
+            // The item holds 2 × 16 query rows in the lanes of AVX-512 vectors and 16 keys' scores fill half
+            // the vector registers; rolled head-dim loops measured 1.7× faster than unrolled ones (PoCL 3.1,
+            // T = 1370, Dh = 64). Without AVX-512 (PoCL puts the target in the device name) half as wide and
+            // half the keys, for 16 AVX2 registers: a guess, not measured.
+            let avx512 = device.name.lowercased().contains("avx512")
+            attentionGroup = 1
+            attentionRows = 2
+            attentionVector = avx512 ? 16 : 8
+            attentionKeyTile = avx512 ? 16 : 8
+            attentionUnroll = false
+            probabilityGroup = 16
         } else {
             layerNormGroup = 128
             normGroup = 64
             statsGroup = 128
             softmaxGroup = 128
             elementwiseGroup = 256
+            // The textbook GPU layout, not measured here (no GPU on the development machine): one query row
+            // per work-item (scalar code, the lanes are the work-items), 64 rows per group sharing each K/V
+            // tile in local memory, head-dim loops unrolled so that the row's arrays stay in registers.
+            attentionGroup = 64
+            attentionRows = 1
+            attentionVector = 1
+            attentionKeyTile = 32
+            attentionUnroll = true
+            probabilityGroup = 128
         }
+        localMemoryBytes = Int(min(device.localMemoryBytes, UInt64(Int32.max)))
         let limit = max(1, device.maxWorkGroupSize)
-        for keyPath in [\OpenCLTuning.layerNormGroup, \.normGroup, \.statsGroup, \.softmaxGroup, \.elementwiseGroup] {
+        for keyPath in [\OpenCLTuning.layerNormGroup, \.normGroup, \.statsGroup, \.softmaxGroup, \.elementwiseGroup,
+                        \.attentionGroup, \.probabilityGroup] {
             while self[keyPath: keyPath] > limit { self[keyPath: keyPath] /= 2 }
         }
+    }
+
+    /// The per-head-dim `-D` options of attention.cl: the head dim, and a key tile whose K and V stay within
+    /// half the device's local memory (the other half is left to the driver and to occupancy).
+    func attentionDefines(headDim: Int) -> String {
+        let fitting = localMemoryBytes / 2 / (4 * (2 * headDim + 1))
+        let keyTile = max(1, min(attentionKeyTile, fitting))
+        return "-DHEAD_DIM=\(headDim) -DATT_KT=\(keyTile)"
     }
 
     func options(for program: String) -> String {
@@ -231,6 +278,9 @@ struct OpenCLTuning: Sendable {
         case "token_norms": defines = "-DNORM_WG=\(normGroup) -DSTATS_WG=\(statsGroup)"
         case "softmax": defines = "-DSM_WG=\(softmaxGroup)"
         case "elementwise": defines = "-DEW_WG=\(elementwiseGroup)"
+        case "attention":
+            defines = "-DATT_WG=\(attentionGroup) -DATT_ROWS=\(attentionRows) -DATT_VEC=\(attentionVector) "
+                + "-DATT_UNROLL=\(attentionUnroll ? 1 : 0) -DATT_PROB_WG=\(probabilityGroup)"
         default: defines = ""
         }
         return "-cl-std=CL1.2 " + defines
