@@ -74,8 +74,10 @@ public struct AttentionGeometry: Sendable, Equatable {
 ///   - probabilities: query rows whose softmax probabilities to return too (nil: none), for attention maps.
 ///   - keyMask: `[batch, tokens]` on the same device; a key whose mask value is exactly `0` is excluded
 ///     (probability exactly 0), any other value keeps it. When every key of a batch item is masked, its
-///     output rows and probabilities are all zeros, on every backend.
-/// - Returns: the output `[batch, tokens, heads·headDim]` and the requested probabilities.
+///     output rows and probabilities are all zeros, on every backend. A masked key's K and V must still be
+///     finite: its value row is multiplied by zero, not skipped.
+/// - Returns: the output `[batch, tokens, heads·headDim]` and the requested probabilities. A NaN in Q, K or V
+///   makes the affected rows NaN on every backend; it is never hidden.
 /// - Throws: ``VitreousError/shapeMismatch(_:)`` for shapes that do not fit,
 ///   ``VitreousError/invalidArgument(_:)`` for a bad head count, scale or query index,
 ///   ``VitreousError/deviceMismatch(_:)`` when the tensors are on different devices.

@@ -167,6 +167,27 @@ struct AttentionTests {
         #expect(output[(2 * tokens * width)...].allSatisfy { $0 == 0 }, "\(context): all-masked item is not zero")
     }
 
+    @Test("a NaN in K or V spreads to its head's rows instead of vanishing", arguments: testDevices)
+    func nanInputs(device: Device) throws {
+        let (tokens, heads, headDim) = (5, 2, 8)
+        let width = heads * headDim
+        for part in [1, 2] {  // K, then V
+            var values = [Float](repeating: 0.5, count: tokens * 3 * width)
+            values[3 * 3 * width + part * width + headDim + 2] = .nan  // token 3, head 1
+            let result = try attention(qkv: try Tensor(values, shape: [1, tokens, 3 * width], on: device),
+                                       heads: heads, probabilities: .cls)
+            let output = try result.output.toArray()
+            for t in 0..<tokens {
+                let row = output[(t * width)..<((t + 1) * width)]
+                #expect(row.prefix(headDim).allSatisfy { $0 == 0.5 }, "\(device) part \(part): head 0 untouched")
+                #expect(row.suffix(headDim).contains { $0.isNaN }, "\(device) part \(part): head 1 of token \(t)")
+            }
+            let probabilities = try #require(try result.probabilities?.toArray())
+            #expect(probabilities.prefix(tokens).allSatisfy { abs($0 - 0.2) < 1e-6 }, "\(device) part \(part)")
+            #expect(part == 2 || probabilities.suffix(tokens).contains { $0.isNaN }, "\(device) NaN score shows")
+        }
+    }
+
     @Test("materialised attention (GEMM, softmax, GEMM) matches the reference", arguments: testDevices)
     func materialized(device: Device) throws {
         var random = TestRandom()
