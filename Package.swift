@@ -7,6 +7,7 @@ let package = Package(
         .library(name: "VitreousTensor", targets: ["VitreousTensor"]),
         .library(name: "VitreousImage", targets: ["VitreousImage"]),
         .library(name: "VitreousModel", targets: ["VitreousModel"]),
+        .executable(name: "vitreous", targets: ["vitreous"]),
         .executable(name: "vitreous-bench", targets: ["vitreous-bench"]),
     ],
     dependencies: [
@@ -30,6 +31,14 @@ let package = Package(
         .target(name: "VitreousImage", dependencies: ["VitreousTensor", "CPNG"]),
         .target(name: "VitreousModel", dependencies: ["VitreousTensor"]),
         .executableTarget(
+            name: "vitreous",
+            dependencies: [
+                "VitreousModel", "VitreousImage",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
             name: "vitreous-bench",
             dependencies: [
                 "VitreousTensor",
@@ -40,6 +49,8 @@ let package = Package(
         .executableTarget(name: "TensorExample", dependencies: ["VitreousTensor"], path: "Examples/TensorExample"),
         .testTarget(name: "VitreousTensorTests", dependencies: ["VitreousTensor"]),
         .testTarget(name: "VitreousImageTests", dependencies: ["VitreousImage"]),
+        // Runs the built `vitreous` executable; depending on it makes SwiftPM build it first.
+        .testTarget(name: "VitreousCLITests", dependencies: ["vitreous", "VitreousModel", "VitreousImage"]),
         .testTarget(
             name: "VitreousModelTests",
             dependencies: ["VitreousModel"],

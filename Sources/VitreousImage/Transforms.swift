@@ -101,3 +101,21 @@ public struct Preprocessor: Sendable {
         return try Tensor(values, shape: [prepared.count, 3, first.height, first.width], on: device)
     }
 }
+
+extension Image {
+    /// Each pixel repeated into a `factor × factor` block: patch-grid maps drawn at image scale with crisp cells.
+    public func upscaled(by factor: Int) throws -> Image {
+        guard factor >= 1, width * factor * height * factor <= PNG.maximumPixels else {
+            throw ImageError.invalidSize("cannot upscale \(width)×\(height) by \(factor)")
+        }
+        var out = [Float](repeating: 0, count: width * factor * height * factor * channels)
+        for y in 0..<(height * factor) {
+            for x in 0..<(width * factor) {
+                let source = ((y / factor) * width + x / factor) * channels
+                let target = (y * width * factor + x) * channels
+                for c in 0..<channels { out[target + c] = pixels[source + c] }
+            }
+        }
+        return Image(unchecked: width * factor, height * factor, channels, out)
+    }
+}

@@ -67,6 +67,15 @@ public protocol Backend: AnyObject, Sendable {
     func sliceTokens(_ x: Tensor, batch: Int, tokens: Int, dim: Int, range: Range<Int>, out: Tensor) throws
     /// `silu(gate) ⊙ up` for rows `[gate | up]` of `2·hidden`.
     func swiglu(_ x: Tensor, rows: Int, hidden: Int, out: Tensor) throws
+
+    // Attention
+
+    /// Fused multi-head attention (``attention(qkv:heads:scale:probabilities:keyMask:)``) over Q, K, V where
+    /// `geometry` places them, into `out` `[batch, tokens, heads·headDim]`; with `probabilities`, also the
+    /// softmax rows of query tokens `rows` into it, `[batch, heads, rows.count, tokens]`. `keyMask` is
+    /// `[batch, tokens]`, 0 = key excluded. A row with every key excluded gets zeros. Batch and tokens are > 0.
+    func attention(q: Tensor, k: Tensor, v: Tensor, keyMask: Tensor?, geometry: AttentionGeometry,
+                   out: Tensor, rows: [Int], probabilities: Tensor?) throws
 }
 
 /// Switches for tests and debugging. Not for production use.

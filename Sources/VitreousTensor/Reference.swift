@@ -102,4 +102,56 @@ public enum Reference {
         }
         return y
     }
+
+    /// Multi-head attention with the softmax written out, float64.
+    ///
+    /// `q`, `k`, `v` are `[batch, tokens, heads·headDim]` (split a fused `[B, T, 3, H, Dh]` projection first);
+    /// `keyMask` is `[batch, tokens]`, a key whose value is 0 is excluded. A row with every key excluded
+    /// gets zero output and zero probabilities. Only the query tokens `queryRows` (all when nil) are
+    /// computed, so a long sequence can be checked on a sample of rows against every key.
+    /// - Returns: `output` `[batch, queryRows.count, heads·headDim]` and `probabilities`
+    ///   `[batch, heads, queryRows.count, tokens]`.
+    public static func attention(q: [Double], k: [Double], v: [Double], batch: Int, tokens: Int, heads: Int,
+                                 headDim: Int, scale: Double, keyMask: [Double]? = nil,
+                                 queryRows: [Int]? = nil) -> (output: [Double], probabilities: [Double]) {
+        let rows = queryRows ?? Array(0..<tokens)
+        let width = heads * headDim
+        var output = [Double](repeating: 0, count: batch * rows.count * width)
+        var probabilities = [Double](repeating: 0, count: batch * heads * rows.count * tokens)
+        var scores = [Double](repeating: 0, count: tokens)
+        for b in 0..<batch {
+            for h in 0..<heads {
+                for (n, i) in rows.enumerated() {
+                    let query = (b * tokens + i) * width + h * headDim
+                    var maximum = -Double.infinity
+                    for j in 0..<tokens {
+                        if let keyMask, keyMask[b * tokens + j] == 0 {
+                            scores[j] = -.infinity
+                            continue
+                        }
+                        let key = (b * tokens + j) * width + h * headDim
+                        var dot = 0.0
+                        for d in 0..<headDim { dot += q[query + d] * k[key + d] }
+                        scores[j] = dot * scale
+                        maximum = max(maximum, scores[j])
+                    }
+                    guard maximum > -.infinity else { continue }  // every key masked: zeros
+                    var total = 0.0
+                    for j in 0..<tokens {
+                        scores[j] = exp(scores[j] - maximum)
+                        total += scores[j]
+                    }
+                    let base = ((b * heads + h) * rows.count + n) * tokens
+                    let target = (b * rows.count + n) * width + h * headDim
+                    for j in 0..<tokens {
+                        let p = scores[j] / total
+                        probabilities[base + j] = p
+                        let value = (b * tokens + j) * width + h * headDim
+                        for d in 0..<headDim { output[target + d] += p * v[value + d] }
+                    }
+                }
+            }
+        }
+        return (output, probabilities)
+    }
 }

@@ -121,11 +121,13 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {  // handles imm
     }
 
     /// Sets the arguments of `name` and enqueues it over `global` items in groups of `local`
-    /// (global is rounded up to a multiple of local; kernels guard their own bounds).
-    func launch(_ name: String, in program: String, global: Int, local: Int, _ arguments: [KernelArgument]) throws {
+    /// (global is rounded up to a multiple of local; kernels guard their own bounds). `defines` selects a
+    /// variant of the program built with those extra `-D` options.
+    func launch(_ name: String, in program: String, defines: String = "", global: Int, local: Int,
+                _ arguments: [KernelArgument]) throws {
         guard global > 0 else { return }
         try launchLock.withLock {
-            let kernel = try programs.kernel(name, in: program)
+            let kernel = try programs.kernel(name, in: program, defines: defines)
             for (index, argument) in arguments.enumerated() {
                 let status: cl_int
                 switch argument {

@@ -40,19 +40,20 @@ final class OpenCLPrograms: @unchecked Sendable {  // mutable caches behind `loc
     }
 
     /// The kernel `name` from program file `program` (`layernorm`, `token_norms`, ...), built on first use.
-    /// Builds happen under the lock: each program compiles once even when several threads ask at once.
+    /// `defines` (`-DHEAD_DIM=64`) are added to the device's options and make a separate variant of the program.
+    /// Builds happen under the lock: each variant compiles once even when several threads ask at once.
     /// Callers must hold the backend's launch lock: OpenCL kernel objects are not safe to set up concurrently.
-    func kernel(_ name: String, in program: String) throws -> cl_kernel {
+    func kernel(_ name: String, in program: String, defines: String = "") throws -> cl_kernel {
         try lock.withLock {
-            let key = program + "/" + name
+            let key = program + defines + "/" + name
             if let cached = kernels[key] { return cached }
             let built: cl_program
-            if let cached = programs[program] {
+            if let cached = programs[program + defines] {
                 built = cached
             } else {
-                built = try build(name: program, source: try Self.source(of: program),
-                                  options: tuning.options(for: program))
-                programs[program] = built
+                let options = tuning.options(for: program) + (defines.isEmpty ? "" : " " + defines)
+                built = try build(name: program, source: try Self.source(of: program), options: options)
+                programs[program + defines] = built
             }
             var status: cl_int = 0
             guard let kernel = clCreateKernel(built, name, &status), status == CL_SUCCESS else {
@@ -193,7 +194,19 @@ struct OpenCLTuning: Sendable {
     var statsGroup: Int
     var softmaxGroup: Int
     var elementwiseGroup: Int
-    /// Width of vector loads in row kernels: 8 on CPUs (one AVX register), 4 on GPUs (16-byte loads).
+    /// attention.cl: work-items per group (`ATT_WG`), query rows per vector (`ATT_VEC`), vectors of rows per
+    /// work-item (`ATT_ROWS`), keys per tile at most (`ATT_KT`, lowered for big head dims by
+    /// ``attentionDefines(headDim:)``), full unrolling of the head-dim loops (`ATT_UNROLL`), and the
+    /// probability pass's group (`ATT_PROB_WG`).
+    var attentionGroup: Int
+    var attentionRows: Int
+    var attentionVector: Int
+    var attentionKeyTile: Int
+    var attentionUnroll: Bool
+    var probabilityGroup: Int
+    /// The device's local memory, which bounds the attention key tile.
+    var localMemoryBytes: Int
+    /// Width of vector loads in row kernels (`LN_VEC`): 8 on CPUs (one AVX register), 4 on GPUs (16-byte loads).
     var vectorWidth: Int
 
     init(device: OpenCLDeviceInfo) {
@@ -203,6 +216,19 @@ struct OpenCLTuning: Sendable {
             statsGroup = 16
             softmaxGroup = 16
             elementwiseGroup = 64
+            // PoCL runs a group per core thread. One item per group: with more, PoCL moves its work-item loop
+            // inside the kernel's loops and keeps the scores in memory instead of registers (measured slower).
+            // The item holds 2 × 16 query rows in the lanes of AVX-512 vectors and 16 keys' scores fill half
+            // the vector registers; rolled head-dim loops measured 1.7× faster than unrolled ones (PoCL 3.1,
+            // T = 1370, Dh = 64). Without AVX-512 (PoCL puts the target in the device name) half as wide and
+            // half the keys, for 16 AVX2 registers: a guess, not measured.
+            let avx512 = device.name.lowercased().contains("avx512")
+            attentionGroup = 1
+            attentionRows = 2
+            attentionVector = avx512 ? 16 : 8
+            attentionKeyTile = avx512 ? 16 : 8
+            attentionUnroll = false
+            probabilityGroup = 16
             vectorWidth = 8
         } else {
             layerNormGroup = 128
@@ -210,32 +236,46 @@ struct OpenCLTuning: Sendable {
             statsGroup = 128
             softmaxGroup = 128
             elementwiseGroup = 256
+            // The textbook GPU layout, not measured here (no GPU on the development machine): one query row
+            // per work-item (scalar code, the lanes are the work-items), 64 rows per group sharing each K/V
+            // tile in local memory, head-dim loops unrolled so that the row's arrays stay in registers.
+            attentionGroup = 64
+            attentionRows = 1
+            attentionVector = 1
+            attentionKeyTile = 32
+            attentionUnroll = true
+            probabilityGroup = 128
             vectorWidth = 4
         }
+        localMemoryBytes = Int(min(device.localMemoryBytes, UInt64(Int32.max)))
         apply(overrides: ProcessInfo.processInfo.environment["VITREOUS_OPENCL_TUNING"] ?? "")
         let limit = max(1, device.maxWorkGroupSize)
-        for keyPath in Self.tunableNames.compactMap(Self.tunable) {
+        for keyPath in [\OpenCLTuning.layerNormGroup, \.normGroup, \.statsGroup, \.softmaxGroup, \.elementwiseGroup,
+                        \.attentionGroup, \.probabilityGroup] {
             while self[keyPath: keyPath] > limit { self[keyPath: keyPath] /= 2 }
         }
     }
 
-    /// The `-D` names a user may override, and where each lives.
-    static let tunableNames = ["LN_WG", "NORM_WG", "STATS_WG", "SM_WG", "EW_WG", "LN_VEC"]
-
+    /// The `-D` names a user may override with `VITREOUS_OPENCL_TUNING`, and where each lives.
     static func tunable(_ name: String) -> WritableKeyPath<OpenCLTuning, Int>? {
         switch name {
         case "LN_WG": return \.layerNormGroup
+        case "LN_VEC": return \.vectorWidth
         case "NORM_WG": return \.normGroup
         case "STATS_WG": return \.statsGroup
         case "SM_WG": return \.softmaxGroup
         case "EW_WG": return \.elementwiseGroup
-        case "LN_VEC": return \.vectorWidth
+        case "ATT_WG": return \.attentionGroup
+        case "ATT_ROWS": return \.attentionRows
+        case "ATT_VEC": return \.attentionVector
+        case "ATT_KT": return \.attentionKeyTile
+        case "ATT_PROB_WG": return \.probabilityGroup
         default: return nil
         }
     }
 
     /// Applies `NAME=VALUE` pairs separated by spaces or commas (from `VITREOUS_OPENCL_TUNING`), for tuning
-    /// a device without rebuilding. Work-group sizes must be powers of two; other entries are ignored.
+    /// a device without rebuilding. Values must be powers of two; other entries are ignored.
     mutating func apply(overrides: String) {
         for pair in overrides.split(whereSeparator: { $0 == " " || $0 == "," }) {
             let parts = pair.split(separator: "=", maxSplits: 1)
@@ -243,6 +283,14 @@ struct OpenCLTuning: Sendable {
                   value > 0, value & (value - 1) == 0 else { continue }
             self[keyPath: keyPath] = value
         }
+    }
+
+    /// The per-head-dim `-D` options of attention.cl: the head dim, and a key tile whose K and V stay within
+    /// half the device's local memory (the other half is left to the driver and to occupancy).
+    func attentionDefines(headDim: Int) -> String {
+        let fitting = localMemoryBytes / 2 / (4 * (2 * headDim + 1))
+        let keyTile = max(1, min(attentionKeyTile, fitting))
+        return "-DHEAD_DIM=\(headDim) -DATT_KT=\(keyTile)"
     }
 
     func options(for program: String) -> String {
@@ -253,6 +301,9 @@ struct OpenCLTuning: Sendable {
         case "softmax": defines = "-DSM_WG=\(softmaxGroup)"
         case "elementwise": defines = "-DEW_WG=\(elementwiseGroup)"
         case "tokens": defines = "-DTOK_WG=\(elementwiseGroup)"
+        case "attention":
+            defines = "-DATT_WG=\(attentionGroup) -DATT_ROWS=\(attentionRows) -DATT_VEC=\(attentionVector) "
+                + "-DATT_UNROLL=\(attentionUnroll ? 1 : 0) -DATT_PROB_WG=\(probabilityGroup)"
         default: defines = ""
         }
         return "-cl-std=CL1.2 " + defines

@@ -1,0 +1,156 @@
+import Foundation
+import VitreousTensor
+
+/// What a forward pass computes beyond the final tokens. Everything here is off by default and costs
+/// nothing unless asked for.
+public struct EncoderOptions: Sendable, Equatable {
+    /// Keep the residual stream after the embeddings and after every block (`depth + 1` tensors).
+    public var hiddenStates = false
+    /// Token norms after the embeddings and after every block, by the fused token-norm kernel, with
+    /// per-image statistics over the patch tokens.
+    public var tokenNorms = false
+    /// The last block's softmax attention of the CLS query, per head.
+    public var clsAttention = false
+
+    public init(hiddenStates: Bool = false, tokenNorms: Bool = false, clsAttention: Bool = false) {
+        self.hiddenStates = hiddenStates
+        self.tokenNorms = tokenNorms
+        self.clsAttention = clsAttention
+    }
+}
+
+/// The result of ``ViTEncoder/encode(_:options:)`` for a batch of B images with a gh × gw patch grid.
+public struct EncoderOutput: Sendable {
+    /// `[B, T, D]` after the final layer norm, tokens in model order: CLS, registers, patches.
+    public let tokens: Tensor
+    /// `[B, D]`: the CLS token.
+    public let cls: Tensor
+    /// `[B, R, D]`, or nil for a model without registers.
+    public let registers: Tensor?
+    /// `[B, gh, gw, D]`: the patch tokens on their grid (row = y).
+    public let patches: Tensor
+    /// The patch grid.
+    public let gridHeight: Int, gridWidth: Int
+    /// With ``EncoderOptions/hiddenStates``: `[B, T, D]` after the embeddings (index 0, registers included)
+    /// and after each block (index i), before the final norm.
+    public let hiddenStates: [Tensor]?
+    /// With ``EncoderOptions/tokenNorms``: per layer as ``hiddenStates`` is indexed, norms `[B, T]` and
+    /// per-image statistics over the patch tokens.
+    public let tokenNorms: [TokenNorms]?
+    /// With ``EncoderOptions/clsAttention``: the last block's CLS attention `[B, heads, T]`; each row sums to 1.
+    public let clsAttention: Tensor?
+    /// Index of the first patch token, `1 + R`.
+    public let firstPatch: Int
+}
+
+/// A DINOv2-family ViT encoder on one device: weights loaded once, any image size whose sides are
+/// multiples of the patch size, a batch of images of one size per call. Safe to share between threads.
+public final class ViTEncoder: Sendable {
+    /// The weights, all on ``device``.
+    public let weights: ViTWeights
+    private let positionCache = PositionTableCache()
+
+    public var config: ViTConfig { weights.config }
+    public var device: Device { weights.device }
+
+    public init(weights: ViTWeights) {
+        self.weights = weights
+    }
+
+    /// Loads a safetensors checkpoint in any supported key layout onto `device`.
+    public convenience init(contentsOf url: URL, on device: Device = .default, config: ViTConfig? = nil) throws {
+        self.init(weights: try ViTWeights.load(url, on: device, config: config))
+    }
+
+    /// Runs the encoder on `images` `[B, 3, H, W]` (normalised with ImageNet mean/std, H and W multiples of
+    /// the patch size; `Preprocessor` in VitreousImage makes such tensors).
+    public func encode(_ images: Tensor, options: EncoderOptions = EncoderOptions()) throws -> EncoderOutput {
+        let config = self.config
+        guard images.rank == 4, images.shape[1] == config.channels else {
+            throw ModelError.invalidArgument("images must be [batch, \(config.channels), height, width], got \(images.shape)")
+        }
+        guard images.device == device else {
+            throw ModelError.invalidArgument("images are on \(images.device) but the model is on \(device)")
+        }
+        let (batch, grid) = (images.shape[0], try config.patchGrid(imageHeight: images.shape[2], imageWidth: images.shape[3]))
+        guard batch > 0 else { throw ModelError.invalidArgument("an empty batch") }
+        let patchCount = grid.height * grid.width
+        let firstPatch = 1 + config.registerCount
+        let patchRange = firstPatch..<(firstPatch + patchCount)
+
+        // Embeddings: patches as one GEMM, then CLS / registers / position embeddings in one pass.
+        let patches = try linear(try patchify(images, patch: config.patchSize), weight: weights.patchEmbedWeight,
+                                 bias: weights.patchEmbedBias)
+        var x = try assembleTokens(patches: patches, cls: weights.clsToken, registers: weights.registerTokens,
+                                   positions: try positionTable(grid.height, grid.width))
+
+        var hidden: [Tensor] = []
+        var norms: [TokenNorms] = []
+        func record(_ state: Tensor) throws {
+            if options.hiddenStates { hidden.append(state) }
+            if options.tokenNorms { norms.append(try tokenNorms(state, statisticsOver: patchRange)) }
+        }
+        try record(x)
+        var clsAttention: Tensor?
+        for (index, block) in weights.blocks.enumerated() {
+            let wantAttention = options.clsAttention && index == weights.blocks.count - 1
+            let attended = try self.attention(x, block, clsProbabilities: wantAttention)
+            clsAttention = attended.probabilities ?? clsAttention
+            x = try layerScale(attended.output, gamma: block.layerScale1, residual: x)
+            x = try layerScale(try mlp(x, block), gamma: block.layerScale2, residual: x)
+            try record(x)
+        }
+
+        let tokens = try layerNorm(x, weight: weights.normWeight, bias: weights.normBias, eps: config.layerNormEps)
+        return EncoderOutput(
+            tokens: tokens,
+            cls: try sliceTokens(tokens, 0..<1).reshaped([batch, config.hiddenSize]),
+            registers: config.registerCount > 0 ? try sliceTokens(tokens, 1..<firstPatch) : nil,
+            patches: try sliceTokens(tokens, patchRange).reshaped([batch, grid.height, grid.width, config.hiddenSize]),
+            gridHeight: grid.height, gridWidth: grid.width,
+            hiddenStates: options.hiddenStates ? hidden : nil,
+            tokenNorms: options.tokenNorms ? norms : nil,
+            clsAttention: clsAttention, firstPatch: firstPatch)
+    }
+
+    /// The attention branch: `proj(attention(qkv(norm1(x))))`.
+    private func attention(_ x: Tensor, _ block: ViTWeights.Block, clsProbabilities: Bool) throws
+        -> (output: Tensor, probabilities: Tensor?) {
+        let normalized = try layerNorm(x, weight: block.norm1Weight, bias: block.norm1Bias, eps: config.layerNormEps)
+        let qkv = try linear(normalized, weight: block.qkvWeight, bias: block.qkvBias)
+        let attended = try VitreousTensor.attention(qkv: qkv, heads: config.heads,
+                                                    probabilities: clsProbabilities ? .cls : nil)
+        let projected = try linear(attended.output, weight: block.projWeight, bias: block.projBias)
+        return (projected, attended.probabilities)
+    }
+
+    /// The MLP branch: `fc2(gelu(fc1(norm2(x))))`, or `w3(silu(gate) ⊙ up)` for SwiGLU.
+    private func mlp(_ x: Tensor, _ block: ViTWeights.Block) throws -> Tensor {
+        let normalized = try layerNorm(x, weight: block.norm2Weight, bias: block.norm2Bias, eps: config.layerNormEps)
+        let hidden: Tensor
+        switch config.mlp {
+        case .gelu:
+            hidden = try linear(normalized, weight: block.fc1Weight, bias: block.fc1Bias, activation: .gelu)
+        case .swiglu:
+            hidden = try swiglu(try linear(normalized, weight: block.fc1Weight, bias: block.fc1Bias))
+        }
+        return try linear(hidden, weight: block.fc2Weight, bias: block.fc2Bias)
+    }
+
+    /// The position table for a grid, resampled once per grid size and kept.
+    private func positionTable(_ height: Int, _ width: Int) throws -> Tensor {
+        if let cached = positionCache.table(height, width) { return cached }
+        let table = try weights.positionEmbedding(gridHeight: height, gridWidth: width)
+        positionCache.store(table, height, width)
+        return table
+    }
+}
+
+/// Resampled position tables by grid size.
+private final class PositionTableCache: @unchecked Sendable {  // `tables` behind `lock`; tensors are immutable
+    private let lock = NSLock()
+    private var tables: [[Int]: Tensor] = [:]
+
+    func table(_ height: Int, _ width: Int) -> Tensor? { lock.withLock { tables[[height, width]] } }
+    func store(_ table: Tensor, _ height: Int, _ width: Int) { lock.withLock { tables[[height, width]] = table } }
+}

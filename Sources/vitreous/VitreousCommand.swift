@@ -1,0 +1,39 @@
+import ArgumentParser
+import Foundation
+import Logging
+
+@main
+struct VitreousCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "vitreous",
+        abstract: "Run DINOv2-family Vision Transformers and inspect and repair their artifact tokens.",
+        discussion: """
+            Vitreous runs on any OpenCL device (GPUs of every vendor) or on the CPU. Models are safetensors \
+            files in Hugging Face or original DINOv2 key layout; images are PNG files or folders of them.
+
+            Start with `vitreous demo`: it needs no files and shows what every subcommand produces.
+
+            Examples:
+              vitreous devices
+              vitreous demo --out demo
+              vitreous encode photos/ --model dinov2-small.safetensors --out features --batch 8
+              vitreous attention cat.png --model dinov2-small.safetensors --out maps
+              vitreous norms cat.png --model dinov2-large.safetensors --size 518 --out norms
+            """,
+        subcommands: [Devices.self, Encode.self, AttentionMaps.self, NormMaps.self, Demo.self])
+
+    /// Logging is set up once per process (bootstrapping twice traps), before any subcommand runs.
+    static func bootstrapLogging(verbose: Bool) {
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = verbose ? .debug : .notice
+            return handler
+        }
+    }
+}
+
+/// Options every command that logs shares.
+struct LoggingOptions: ParsableArguments {
+    @Flag(name: .long, help: "Print debug messages (device choice, kernel builds, timings).")
+    var verbose = false
+}
