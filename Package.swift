@@ -41,7 +41,7 @@ let package = Package(
         .executableTarget(
             name: "vitreous-bench",
             dependencies: [
-                "VitreousTensor",
+                "VitreousTensor", "VitreousModel",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -49,7 +49,8 @@ struct OpBenchmarks {
 
     private func sgemmCeiling(progress: (String) -> Void) throws -> BenchmarkResult? {
         let name = "gemm ceiling (square sgemm)"
-        guard wanted("gemm") else { return nil }
+        // The ceiling of every compute-bound row, so measured whenever one of them runs.
+        guard wanted("gemm") || wanted("encoder") || wanted("attention") else { return nil }
         progress(name)
         let n = quick ? 1024 : 2048
         let a = try Tensor(benchmarkValues(n * n, seed: 1), shape: [n, n], on: device)

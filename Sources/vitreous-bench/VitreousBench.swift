@@ -6,7 +6,7 @@ import VitreousTensor
 struct VitreousBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vitreous-bench",
-        abstract: "Measure Vitreous's operations on the CPU and on every OpenCL device.",
+        abstract: "Measure Vitreous's operations and DINOv2 forward passes on the CPU and on every OpenCL device.",
         discussion: """
             Each operation is warmed up, then timed over several samples (median, min, max). Rates are \
             compared with ceilings measured on the same device in the same run: a large square sgemm for \
@@ -16,6 +16,7 @@ struct VitreousBench: ParsableCommand {
               vitreous-bench                      all devices, full sizes
               vitreous-bench --quick              smaller sizes, under a minute
               vitreous-bench --device cpu --verify --filter gemm
+              vitreous-bench --filter encoder --device opencl
               vitreous-bench --json > results.json
             """)
 
@@ -63,9 +64,14 @@ struct VitreousBench: ParsableCommand {
         for device in devices {
             let suite = OpBenchmarks(device: device, samples: quick ? Swift.min(samples, 5) : samples, quick: quick,
                                      verify: verify, filter: filter)
-            results += try suite.run { step in
+            let progress = { (step: String) in
                 if !json { FileHandle.standardError.write(Data("  [\(device)] \(step)…\n".utf8)) }
             }
+            let ops = try suite.run(progress: progress)
+            results += ops
+            let ceiling = ops.first { $0.name.hasPrefix("gemm ceiling") }?.rate
+            results += try EncoderBenchmarks(device: device, samples: suite.samples, quick: quick, filter: filter,
+                                             gemmCeiling: ceiling).run(progress: progress)
         }
         if json {
             let encoder = JSONEncoder()
