@@ -19,8 +19,8 @@ public enum PlantedArtifacts {
         case planted
         /// The same random weights with the plants' output scales (60, 1, 0.7) at zero: no artifacts.
         case clean
-        /// No plants, but one trained register after CLS holding `5ĝ` (and no position embedding): the
-        /// high norm lives in the register, as in DINOv2 with registers.
+        /// The plants plus one trained register after CLS holding `5ĝ` (and no position embedding): the
+        /// register neuron fires on it, so the high norm lives in the register, as in DINOv2 with registers.
         case trainedRegister
     }
 
@@ -84,11 +84,9 @@ public enum PlantedArtifacts {
         w.patchEmbedBias = g.map { 5 * $0 }
         w.positionEmbedding = projectOffRows(w.positionEmbedding, dim: d)
         w.clsToken = c.map { 10 * $0 }
-        if variant == .trainedRegister {
-            w.registerTokens = g.map { 5 * $0 }
-            return w
-        }
-        let (register, amplifier, sink): (Float, Float, Float) = variant == .planted ? (60, 1, 0.7) : (0, 0, 0)
+        // A content-free register: the register neuron fires on it, so the high norm lives there.
+        if variant == .trainedRegister { w.registerTokens = g.map { 5 * $0 } }
+        let (register, amplifier, sink): (Float, Float, Float) = variant == .clean ? (0, 0, 0) : (60, 1, 0.7)
 
         // Plant 1: the register neuron (LayerNorm turns a content-free token ≈ 5ĝ into ≈ 8ĝ, so it fires).
         let (layer, unit) = registerNeuron

@@ -11,11 +11,38 @@ public struct EncoderOptions: Sendable, Equatable {
     public var tokenNorms = false
     /// The last block's softmax attention of the CLS query, per head.
     public var clsAttention = false
+    /// Test-time registers: extra tokens after the patches that chosen MLP neurons' activations are moved
+    /// into, so the artifacts form there instead of on the patches. Nil: the plain forward pass.
+    public var testTimeRegisters: TestTimeRegisters?
+    /// Blocks (0-based) whose MLP hidden activations to return, after the nonlinearity and any shift:
+    /// what finding register neurons reads.
+    public var mlpActivationLayers: Set<Int> = []
 
-    public init(hiddenStates: Bool = false, tokenNorms: Bool = false, clsAttention: Bool = false) {
+    public init(hiddenStates: Bool = false, tokenNorms: Bool = false, clsAttention: Bool = false,
+                testTimeRegisters: TestTimeRegisters? = nil, mlpActivationLayers: Set<Int> = []) {
         self.hiddenStates = hiddenStates
         self.tokenNorms = tokenNorms
         self.clsAttention = clsAttention
+        self.testTimeRegisters = testTimeRegisters
+        self.mlpActivationLayers = mlpActivationLayers
+    }
+}
+
+/// Register neurons and how to move them: the training-free "test-time registers" repair. Stored as JSON
+/// so a set found once (`vitreous repair --find-neurons`) can be reused.
+public struct TestTimeRegisters: Codable, Sendable, Equatable {
+    /// Extra tokens appended after the patches (zero vectors, no position embedding).
+    public var count: Int
+    /// Block index (0-based) → MLP hidden indices whose activations move into the registers.
+    public var neurons: [Int: [Int]]
+    public var rule: NeuronShiftRule
+    public var scale: Float
+
+    public init(neurons: [Int: [Int]], count: Int = 1, rule: NeuronShiftRule = .jointSignedMax, scale: Float = 1) {
+        self.neurons = neurons
+        self.count = count
+        self.rule = rule
+        self.scale = scale
     }
 }
 
@@ -41,6 +68,11 @@ public struct EncoderOutput: Sendable {
     public let clsAttention: Tensor?
     /// Index of the first patch token, `1 + R`.
     public let firstPatch: Int
+    /// With ``EncoderOptions/testTimeRegisters``: `[B, K, D]`, the test-time registers after the final norm
+    /// (they follow the patches in ``tokens``).
+    public let testTimeRegisters: Tensor?
+    /// With ``EncoderOptions/mlpActivationLayers``: block → its MLP activations `[B, T, H]`.
+    public let mlpActivations: [Int: Tensor]
 }
 
 /// A DINOv2-family ViT encoder on one device: weights loaded once, any image size whose sides are
@@ -77,12 +109,23 @@ public final class ViTEncoder: Sendable {
         let patchCount = grid.height * grid.width
         let firstPatch = 1 + config.registerCount
         let patchRange = firstPatch..<(firstPatch + patchCount)
+        let shift = options.testTimeRegisters
+        let extra = shift?.count ?? 0
+        let registerRange = patchRange.upperBound..<(patchRange.upperBound + extra)
+        if let shift {
+            guard shift.count >= 1 else { throw ModelError.invalidArgument("test-time registers: count \(shift.count)") }
+            for (layer, units) in shift.neurons where !(0..<config.depth).contains(layer)
+                || !units.allSatisfy({ (0..<config.mlpHiddenSize).contains($0) }) {
+                throw ModelError.invalidArgument("test-time registers: block \(layer) neurons \(units) do not fit "
+                    + "\(config.depth) blocks of \(config.mlpHiddenSize) MLP units")
+            }
+        }
 
         // Embeddings: patches as one GEMM, then CLS / registers / position embeddings in one pass.
         let patches = try linear(try patchify(images, patch: config.patchSize), weight: weights.patchEmbedWeight,
                                  bias: weights.patchEmbedBias)
         var x = try assembleTokens(patches: patches, cls: weights.clsToken, registers: weights.registerTokens,
-                                   positions: try positionTable(grid.height, grid.width))
+                                   positions: try positionTable(grid.height, grid.width), extraTokens: extra)
 
         var hidden: [Tensor] = []
         var norms: [TokenNorms] = []
@@ -92,12 +135,20 @@ public final class ViTEncoder: Sendable {
         }
         try record(x)
         var clsAttention: Tensor?
+        var activations: [Int: Tensor] = [:]
         for (index, block) in weights.blocks.enumerated() {
             let wantAttention = options.clsAttention && index == weights.blocks.count - 1
             let attended = try self.attention(x, block, clsProbabilities: wantAttention)
             clsAttention = attended.probabilities ?? clsAttention
             x = try layerScale(attended.output, gamma: block.layerScale1, residual: x)
-            x = try layerScale(try mlp(x, block), gamma: block.layerScale2, residual: x)
+            var hidden = try mlpHidden(x, block)
+            if let shift, let units = shift.neurons[index], !units.isEmpty {
+                hidden = try shiftNeurons(hidden, neurons: units, registers: registerRange, patches: patchRange,
+                                          rule: shift.rule, scale: shift.scale)
+            }
+            if options.mlpActivationLayers.contains(index) { activations[index] = hidden }
+            let mlp = try linear(hidden, weight: block.fc2Weight, bias: block.fc2Bias)
+            x = try layerScale(mlp, gamma: block.layerScale2, residual: x)
             try record(x)
         }
 
@@ -110,7 +161,9 @@ public final class ViTEncoder: Sendable {
             gridHeight: grid.height, gridWidth: grid.width,
             hiddenStates: options.hiddenStates ? hidden : nil,
             tokenNorms: options.tokenNorms ? norms : nil,
-            clsAttention: clsAttention, firstPatch: firstPatch)
+            clsAttention: clsAttention, firstPatch: firstPatch,
+            testTimeRegisters: extra > 0 ? try sliceTokens(tokens, registerRange) : nil,
+            mlpActivations: activations)
     }
 
     /// The attention branch: `proj(attention(qkv(norm1(x))))`.
@@ -124,17 +177,15 @@ public final class ViTEncoder: Sendable {
         return (projected, attended.probabilities)
     }
 
-    /// The MLP branch: `fc2(gelu(fc1(norm2(x))))`, or `w3(silu(gate) ⊙ up)` for SwiGLU.
-    private func mlp(_ x: Tensor, _ block: ViTWeights.Block) throws -> Tensor {
+    /// The MLP's hidden activations: `gelu(fc1(norm2(x)))`, or `silu(gate) ⊙ up` for SwiGLU.
+    private func mlpHidden(_ x: Tensor, _ block: ViTWeights.Block) throws -> Tensor {
         let normalized = try layerNorm(x, weight: block.norm2Weight, bias: block.norm2Bias, eps: config.layerNormEps)
-        let hidden: Tensor
         switch config.mlp {
         case .gelu:
-            hidden = try linear(normalized, weight: block.fc1Weight, bias: block.fc1Bias, activation: .gelu)
+            return try linear(normalized, weight: block.fc1Weight, bias: block.fc1Bias, activation: .gelu)
         case .swiglu:
-            hidden = try swiglu(try linear(normalized, weight: block.fc1Weight, bias: block.fc1Bias))
+            return try swiglu(try linear(normalized, weight: block.fc1Weight, bias: block.fc1Bias))
         }
-        return try linear(hidden, weight: block.fc2Weight, bias: block.fc2Bias)
     }
 
     /// The position table for a grid, resampled once per grid size and kept.

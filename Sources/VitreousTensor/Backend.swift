@@ -68,6 +68,11 @@ public protocol Backend: AnyObject, Sendable {
     /// `silu(gate) ⊙ up` for rows `[gate | up]` of `2·hidden`.
     func swiglu(_ x: Tensor, rows: Int, hidden: Int, out: Tensor) throws
 
+    /// Test-time registers, in place on a fresh `h` `[batch, tokens, hidden]`: see
+    /// ``shiftNeurons(_:neurons:registers:patches:rule:scale:)``.
+    func shiftNeurons(_ h: Tensor, batch: Int, tokens: Int, hidden: Int, neurons: [Int], registers: Range<Int>,
+                      patches: Range<Int>, rule: NeuronShiftRule, scale: Float) throws
+
     // Attention
 
     /// Fused multi-head attention (``attention(qkv:heads:scale:probabilities:keyMask:)``) over Q, K, V where

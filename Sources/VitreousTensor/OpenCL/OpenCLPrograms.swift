@@ -206,6 +206,8 @@ struct OpenCLTuning: Sendable {
     var probabilityGroup: Int
     /// The device's local memory, which bounds the attention key tile.
     var localMemoryBytes: Int
+    /// registers.cl's work-group (`SHIFT_WG`).
+    var shiftGroup: Int
     /// Width of vector loads in row kernels (`LN_VEC`): 8 on CPUs (one AVX register), 4 on GPUs (16-byte loads).
     var vectorWidth: Int
 
@@ -230,6 +232,7 @@ struct OpenCLTuning: Sendable {
             attentionUnroll = false
             probabilityGroup = 16
             vectorWidth = 8
+            shiftGroup = 16
         } else {
             layerNormGroup = 128
             normGroup = 64
@@ -246,12 +249,13 @@ struct OpenCLTuning: Sendable {
             attentionUnroll = true
             probabilityGroup = 128
             vectorWidth = 4
+            shiftGroup = 64
         }
         localMemoryBytes = Int(min(device.localMemoryBytes, UInt64(Int32.max)))
         apply(overrides: ProcessInfo.processInfo.environment["VITREOUS_OPENCL_TUNING"] ?? "")
         let limit = max(1, device.maxWorkGroupSize)
         for keyPath in [\OpenCLTuning.layerNormGroup, \.normGroup, \.statsGroup, \.softmaxGroup, \.elementwiseGroup,
-                        \.attentionGroup, \.probabilityGroup] {
+                        \.attentionGroup, \.probabilityGroup, \.shiftGroup] {
             while self[keyPath: keyPath] > limit { self[keyPath: keyPath] /= 2 }
         }
     }
@@ -270,6 +274,7 @@ struct OpenCLTuning: Sendable {
         case "ATT_VEC": return \.attentionVector
         case "ATT_KT": return \.attentionKeyTile
         case "ATT_PROB_WG": return \.probabilityGroup
+        case "SHIFT_WG": return \.shiftGroup
         default: return nil
         }
     }
@@ -301,6 +306,7 @@ struct OpenCLTuning: Sendable {
         case "softmax": defines = "-DSM_WG=\(softmaxGroup)"
         case "elementwise": defines = "-DEW_WG=\(elementwiseGroup)"
         case "tokens": defines = "-DTOK_WG=\(elementwiseGroup)"
+        case "registers": defines = "-DSHIFT_WG=\(shiftGroup)"
         case "attention":
             defines = "-DATT_WG=\(attentionGroup) -DATT_ROWS=\(attentionRows) -DATT_VEC=\(attentionVector) "
                 + "-DATT_UNROLL=\(attentionUnroll ? 1 : 0) -DATT_PROB_WG=\(probabilityGroup)"
