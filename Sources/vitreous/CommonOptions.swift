@@ -4,6 +4,15 @@ import VitreousImage
 import VitreousModel
 import VitreousTensor
 
+/// The image or folder a command runs on.
+struct InputOptions: ParsableArguments {
+    @Argument(help: "A PNG image or a folder of PNG images.")
+    var input: String
+
+    /// The PNG files the input names.
+    func paths() throws -> [String] { try imagePaths(input) }
+}
+
 /// The model, device and input size options of every command that runs the encoder.
 struct ModelOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Weights: a .safetensors file in Hugging Face or original DINOv2 key layout.",

@@ -14,8 +14,7 @@ struct Encode: ParsableCommand {
             same names. Layer 0 is the embedding output and layer L (1…depth) the output of the L-th block, before the final norm.
             """)
 
-    @Argument(help: "A PNG image or a folder of PNG images.")
-    var input: String
+    @OptionGroup var inputs: InputOptions
 
     @OptionGroup var modelOptions: ModelOptions
 
@@ -41,7 +40,7 @@ struct Encode: ParsableCommand {
     }
 
     func run() throws {
-        let paths = try imagePaths(input)
+        let paths = try inputs.paths()
         let encoder = try modelOptions.loadEncoder()
         let selected = try layerSelection(layers, depth: encoder.config.depth)
         let folder = try outputFolder(out)

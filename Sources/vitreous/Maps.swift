@@ -14,8 +14,7 @@ struct AttentionMaps: ParsableCommand {
             isolated hot cells, usually on background.
             """)
 
-    @Argument(help: "A PNG image or a folder of PNG images.")
-    var input: String
+    @OptionGroup var inputs: InputOptions
 
     @OptionGroup var modelOptions: ModelOptions
 
@@ -26,7 +25,7 @@ struct AttentionMaps: ParsableCommand {
     var opacity: Float = 0.6
 
     func run() throws {
-        let paths = try imagePaths(input)
+        let paths = try inputs.paths()
         let encoder = try modelOptions.loadEncoder()
         let folder = try outputFolder(out)
         let run = ImageRun(encoder: encoder, policy: try modelOptions.resizePolicy(patch: encoder.config.patchSize),
@@ -104,8 +103,7 @@ struct NormMaps: ParsableCommand {
             layer's patch norms; a separate cluster far to the right is the artifact signature.
             """)
 
-    @Argument(help: "A PNG image or a folder of PNG images.")
-    var input: String
+    @OptionGroup var inputs: InputOptions
 
     @OptionGroup var modelOptions: ModelOptions
 
@@ -116,7 +114,7 @@ struct NormMaps: ParsableCommand {
     var layers = "all"
 
     func run() throws {
-        let paths = try imagePaths(input)
+        let paths = try inputs.paths()
         let encoder = try modelOptions.loadEncoder()
         let selected = try layerSelection(layers, depth: encoder.config.depth)
         let folder = try outputFolder(out)

@@ -204,15 +204,6 @@ struct AttentionTests {
         try expectClose(out, reference.output, bound: 1e-5, "\(device) seed \(random.seed)")
     }
 
-    private func message(_ body: () throws -> Void) -> String {
-        do {
-            try body()
-            return ""
-        } catch {
-            return String(describing: error)
-        }
-    }
-
     @Test("misuse gives readable errors; empty batches are fine", arguments: testDevices)
     func errors(device: Device) throws {
         let qkv = try Tensor.zeros(shape: [2, 5, 3 * 4 * 8], on: device)

@@ -6,15 +6,6 @@ import Testing
 /// Misuse gives a readable Swift error, never a trap.
 @Suite("Errors")
 struct ErrorTests {
-    private func message(_ body: () throws -> Void) -> String {
-        do {
-            try body()
-            return ""
-        } catch {
-            return String(describing: error)
-        }
-    }
-
     @Test("shape mismatches name the operation and the shapes", arguments: testDevices)
     func shapeMismatch(device: Device) throws {
         let x = try Tensor.zeros(shape: [5, 64], on: device)

@@ -51,3 +51,13 @@ func expectClose(_ tensor: Tensor, _ reference: [Double], bound: Double, _ conte
 
 /// True when this run is CI, where a missing OpenCL device must fail instead of being skipped.
 var runningInCI: Bool { ProcessInfo.processInfo.environment["CI"] == "true" }
+
+/// The text of the error `body` throws, or "" when it throws none.
+func message(_ body: () throws -> Void) -> String {
+    do {
+        try body()
+        return ""
+    } catch {
+        return String(describing: error)
+    }
+}
