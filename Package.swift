@@ -45,8 +45,10 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        // The API example shown in README.md (a test keeps the two identical).
+        // The API examples shown in README.md (a test keeps each copy identical).
         .executableTarget(name: "TensorExample", dependencies: ["VitreousTensor"], path: "Examples/TensorExample"),
+        .executableTarget(name: "EncoderExample", dependencies: ["VitreousModel", "VitreousImage"],
+                          path: "Examples/EncoderExample"),
         .testTarget(name: "VitreousTensorTests", dependencies: ["VitreousTensor"]),
         .testTarget(name: "VitreousImageTests", dependencies: ["VitreousImage"]),
         // Runs the built `vitreous` executable; depending on it makes SwiftPM build it first.
