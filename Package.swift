@@ -7,6 +7,7 @@ let package = Package(
         .library(name: "VitreousTensor", targets: ["VitreousTensor"]),
         .library(name: "VitreousImage", targets: ["VitreousImage"]),
         .library(name: "VitreousModel", targets: ["VitreousModel"]),
+        .library(name: "VitreousRepair", targets: ["VitreousRepair"]),
         .executable(name: "vitreous-bench", targets: ["vitreous-bench"]),
     ],
     dependencies: [
@@ -29,6 +30,7 @@ let package = Package(
         ),
         .target(name: "VitreousImage", dependencies: ["VitreousTensor", "CPNG"]),
         .target(name: "VitreousModel", dependencies: ["VitreousTensor"]),
+        .target(name: "VitreousRepair", dependencies: ["VitreousTensor", "VitreousModel", "CBLAS"]),
         .executableTarget(
             name: "vitreous-bench",
             dependencies: [
@@ -40,6 +42,7 @@ let package = Package(
         .executableTarget(name: "TensorExample", dependencies: ["VitreousTensor"], path: "Examples/TensorExample"),
         .testTarget(name: "VitreousTensorTests", dependencies: ["VitreousTensor"]),
         .testTarget(name: "VitreousImageTests", dependencies: ["VitreousImage"]),
+        .testTarget(name: "VitreousRepairTests", dependencies: ["VitreousRepair", "VitreousModel"]),
         .testTarget(
             name: "VitreousModelTests",
             dependencies: ["VitreousModel"],
