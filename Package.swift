@@ -7,6 +7,7 @@ let package = Package(
         .library(name: "VitreousTensor", targets: ["VitreousTensor"]),
         .library(name: "VitreousImage", targets: ["VitreousImage"]),
         .library(name: "VitreousModel", targets: ["VitreousModel"]),
+        .library(name: "VitreousRepair", targets: ["VitreousRepair"]),
         .executable(name: "vitreous", targets: ["vitreous"]),
         .executable(name: "vitreous-bench", targets: ["vitreous-bench"]),
     ],
@@ -30,10 +31,11 @@ let package = Package(
         ),
         .target(name: "VitreousImage", dependencies: ["VitreousTensor", "CPNG"]),
         .target(name: "VitreousModel", dependencies: ["VitreousTensor"]),
+        .target(name: "VitreousRepair", dependencies: ["VitreousTensor", "VitreousModel", "CBLAS"]),
         .executableTarget(
             name: "vitreous",
             dependencies: [
-                "VitreousModel", "VitreousImage",
+                "VitreousModel", "VitreousImage", "VitreousRepair",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -51,6 +53,7 @@ let package = Package(
                           path: "Examples/EncoderExample"),
         .testTarget(name: "VitreousTensorTests", dependencies: ["VitreousTensor"]),
         .testTarget(name: "VitreousImageTests", dependencies: ["VitreousImage"]),
+        .testTarget(name: "VitreousRepairTests", dependencies: ["VitreousRepair", "VitreousModel"]),
         // Runs the built `vitreous` executable; depending on it makes SwiftPM build it first.
         .testTarget(name: "VitreousCLITests", dependencies: ["vitreous", "VitreousModel", "VitreousImage"]),
         .testTarget(

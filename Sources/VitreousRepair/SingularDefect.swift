@@ -1,0 +1,113 @@
+import Foundation
+import VitreousModel
+
+/// Settings of the defect-direction analysis.
+public struct DefectDirectionOptions: Codable, Sendable, Equatable {
+    /// How the MLP is linearised; ``JacobianMethod/analytic`` by default.
+    public var jacobian: JacobianMethod
+    /// Power iteration stops once `1 − |u·u_prev|` is below this.
+    public var tolerance: Double
+    /// Power-iteration cap; a layer that hits it is reported as not converged.
+    public var maxIterations: Int
+    /// A layer has a dominant direction when `σ1/σ2` is at least this (1.05: the fixture shows 1.00–1.01
+    /// where nothing is planted and ≥ 2 where something is).
+    public var minimumGap: Double
+    /// Whether to hash the weights for ``DefectDirections/weightsFingerprint`` (a few seconds for ViT-g).
+    public var computeFingerprint: Bool
+
+    /// The defaults of REGISTER_REPAIR.md §3.2: analytic J, tolerance 1e-12, 10 000 iterations, gap 1.05.
+    public init(jacobian: JacobianMethod = .analytic, tolerance: Double = 1e-12, maxIterations: Int = 10_000,
+                minimumGap: Double = 1.05, computeFingerprint: Bool = true) {
+        self.jacobian = jacobian
+        self.tolerance = tolerance
+        self.maxIterations = maxIterations
+        self.minimumGap = minimumGap
+        self.computeFingerprint = computeFingerprint
+    }
+}
+
+/// The defect direction of one block's output `x_l`.
+public struct LayerDefectDirection: Codable, Sendable, Equatable {
+    /// Block index (0-based); compare ``direction`` with that block's output tokens.
+    public var layer: Int
+    /// `u_l`: unit length, computed in Float64, sign fixed so that its largest-magnitude entry is positive.
+    /// Meaningful only when ``hasDominantDirection``.
+    public var direction: [Float]
+    /// Largest and second-largest singular values of `G_l`.
+    public var sigma1: Double, sigma2: Double
+    /// `σ1/σ2` (`Double.greatestFiniteMagnitude` when σ2 is 0, so JSON stays valid).
+    public var gap: Double
+    /// Whether `gap ≥ minimumGap`: below it, `u_l` is an arbitrary pick from a near-tie.
+    public var hasDominantDirection: Bool
+    /// Power iterations spent on `u_l`, and whether they met the tolerance within the cap.
+    public var iterations: Int, converged: Bool
+    /// The same for the second singular vector (for σ2).
+    public var secondIterations: Int, secondConverged: Bool
+}
+
+/// Defect directions for every block of a model, with what they were computed from (a cache entry).
+public struct DefectDirections: Codable, Sendable, Equatable {
+    /// ``WeightFingerprint/defectDirection(_:)`` of the weights, or "" when not computed.
+    public var weightsFingerprint: String
+    /// The Jacobian method, as text.
+    public var jacobian: String
+    /// One entry per block, in order.
+    public var layers: [LayerDefectDirection]
+
+    /// What a cache should key this result by: the weights and the method.
+    public var cacheKey: String { "\(weightsFingerprint)/\(jacobian)" }
+}
+
+/// Training-free defect directions from the weights alone (SINDER, REGISTER_REPAIR.md §3): the leading left
+/// singular vector of the product of the blocks' linear models.
+public enum SingularDefect {
+    /// `u_l`, σ1, σ2 and the gap for every block of `weights`. `G_l = E_l·G_{l−1}` is built incrementally in
+    /// Float64 with `cblas_dgemm` (about `2·D·H·D + 3·D³` multiply-adds per block), so ViT-L and ViT-g sizes
+    /// take seconds, not minutes.
+    /// - Throws: ``RepairError`` when the weights do not fit their configuration or an option is out of range.
+    public static func directions(of weights: ViTHostWeights,
+                                  options: DefectDirectionOptions = DefectDirectionOptions()) throws -> DefectDirections {
+        guard options.tolerance > 0, options.tolerance.isFinite, options.maxIterations > 0 else {
+            throw RepairError.invalidArgument(
+                "power iteration needs a positive tolerance and iteration cap, got \(options.tolerance), \(options.maxIterations)")
+        }
+        let config = weights.config
+        guard weights.blocks.count == config.depth else {
+            throw RepairError.unsupportedWeights("\(weights.blocks.count) blocks for a configuration of depth \(config.depth)")
+        }
+        let d = config.hiddenSize
+        let iteration = PowerIteration(tolerance: options.tolerance, maxIterations: options.maxIterations)
+        var product = DoubleMatrix.identity(d)
+        var layers: [LayerDefectDirection] = []
+        for (index, block) in weights.blocks.enumerated() {
+            let model = try BlockLinearModel(block: block, config: config, jacobian: options.jacobian)
+            product = try model.block.multiplied(by: product)
+            layers.append(try analyse(product, layer: index, iteration: iteration, minimumGap: options.minimumGap))
+        }
+        let fingerprint = options.computeFingerprint ? try WeightFingerprint.defectDirection(weights) : ""
+        return DefectDirections(weightsFingerprint: fingerprint, jacobian: options.jacobian.description, layers: layers)
+    }
+
+    /// The leading left singular vector of `g`, its σ1, σ2 and gap (also usable on any square matrix).
+    static func analyse(_ g: DoubleMatrix, layer: Int, iteration: PowerIteration,
+                        minimumGap: Double) throws -> LayerDefectDirection {
+        let gram = try DoubleMatrix.product(g, g, transposeB: true)
+        let start = PowerIteration.start(g.rows)
+        let first = try iteration.run(g: g, gram: gram, start: start)
+        let second = try iteration.run(g: g, gram: gram, start: start, orthogonalTo: first.vector)
+        var u = first.vector
+        if let largest = u.indices.max(by: { abs(u[$0]) < abs(u[$1]) }), u[largest] < 0 {
+            for i in u.indices { u[i] = -u[i] }
+        }
+        let gap: Double
+        if second.sigma > 0 {
+            gap = first.sigma / second.sigma
+        } else {
+            gap = first.sigma > 0 ? .greatestFiniteMagnitude : 1
+        }
+        return LayerDefectDirection(layer: layer, direction: u.map(Float.init), sigma1: first.sigma,
+                                    sigma2: second.sigma, gap: gap, hasDominantDirection: gap >= minimumGap,
+                                    iterations: first.iterations, converged: first.converged,
+                                    secondIterations: second.iterations, secondConverged: second.converged)
+    }
+}
