@@ -119,3 +119,24 @@ extension Image {
         return Image(unchecked: width * factor, height * factor, channels, out)
     }
 }
+
+extension Image {
+    /// Images of one height side by side, `gap` pixels of `background` between them: before/after panels.
+    public static func sideBySide(_ images: [Image], gap: Int = 8, background: Float = 1) throws -> Image {
+        let panels = images.map { $0.rgb() }
+        guard let height = panels.first?.height, panels.allSatisfy({ $0.height == height }) else {
+            throw ImageError.invalidImage("side by side needs images of one height")
+        }
+        let width = panels.reduce(0) { $0 + $1.width } + gap * (panels.count - 1)
+        var pixels = [Float](repeating: background, count: width * height * 3)
+        var left = 0
+        for panel in panels {
+            for y in 0..<height {
+                let target = (y * width + left) * 3, source = y * panel.width * 3
+                for i in 0..<(panel.width * 3) { pixels[target + i] = panel.pixels[source + i] }
+            }
+            left += panel.width + gap
+        }
+        return try Image(width: width, height: height, channels: 3, pixels: pixels)
+    }
+}

@@ -97,3 +97,20 @@ final class AtomicFileWriter {
         if !committed { unlink(temporaryPath) }
     }
 }
+
+/// Whole-file writes that readers see complete or not at all (see ``AtomicFileWriter``): for reports
+/// and other small outputs of the tools.
+public enum AtomicFile {
+    /// Writes `data` to `url` through a temporary file in the same folder and a rename.
+    /// - Throws: ``ModelError/io(file:reason:)`` naming the file.
+    public static func write(_ data: Data, to url: URL) throws {
+        let writer = try AtomicFileWriter(url)
+        do {
+            try writer.write(data)
+            try writer.commit()
+        } catch {
+            writer.abandon()
+            throw error
+        }
+    }
+}

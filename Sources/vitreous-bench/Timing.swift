@@ -19,11 +19,14 @@ func measure(on device: Device, samples: Int, warmup: Int = 3, minimumSampleSeco
     let backend = try backend(for: device)
     for _ in 0..<warmup { try body() }
     try backend.synchronize()
-    let probeStart = DispatchTime.now().uptimeNanoseconds
-    try body()
-    try backend.synchronize()
-    let probe = Double(DispatchTime.now().uptimeNanoseconds - probeStart) / 1e9
-    let perSample = Swift.max(1, Int((minimumSampleSeconds / Swift.max(probe, 1e-7)).rounded(.up)))
+    var perSample = 1
+    if minimumSampleSeconds > 0 {
+        let probeStart = DispatchTime.now().uptimeNanoseconds
+        try body()
+        try backend.synchronize()
+        let probe = Double(DispatchTime.now().uptimeNanoseconds - probeStart) / 1e9
+        perSample = Swift.max(1, Int((minimumSampleSeconds / Swift.max(probe, 1e-7)).rounded(.up)))
+    }
     var times: [Double] = []
     for _ in 0..<Swift.max(samples, 1) {
         let start = DispatchTime.now().uptimeNanoseconds

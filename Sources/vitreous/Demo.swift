@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import VitreousImage
 import VitreousModel
+import VitreousRepair
 import VitreousTensor
 
 struct Demo: ParsableCommand {
@@ -39,7 +40,7 @@ struct Demo: ParsableCommand {
 
         // 2. The image: textured noise with flat background patches, in pixel space.
         let imageURL = folder.appendingPathComponent("image.png")
-        let image = try demoImage()
+        let image = try demoImage(seed: 7)
         try PNG.write(image, to: imageURL.path)
         step.done("224×224 test image, flat patches at \(cellList(PlantedArtifacts.Layout.isolated.backgroundCells))",
                   imageURL.path)
@@ -76,6 +77,35 @@ struct Demo: ParsableCommand {
         step.done(String(format: "CLS attention, head 0 and mean over heads (mean peaks at row %d, column %d)",
                          peak.row, peak.column), folder.appendingPathComponent("attention.*.png").path)
 
+        // 5. Repair: find the register neurons on a few other images, then give them a test-time register.
+        let searchFolder = folder.appendingPathComponent("search")
+        try FileManager.default.createDirectory(at: searchFolder, withIntermediateDirectories: true)
+        var searchImages: [Tensor] = []
+        for seed in 20..<24 {
+            let path = searchFolder.appendingPathComponent("image-\(seed).png").path
+            try PNG.write(try demoImage(seed: UInt64(seed)), to: path)
+            searchImages.append(try Preprocessor(resize: .exact(width: 224, height: 224)).tensor([try PNG.read(path)],
+                                                                                                   on: device))
+        }
+        let depth = encoder.config.depth
+        let found = try RegisterNeuronSearch(detectLayer: depth - 1, topLayer: depth / 2 - 1, topK: 1)
+            .run(encoder: encoder, images: searchImages)
+        let registers = found.registers
+        let neuronsURL = folder.appendingPathComponent("neurons.json")
+        let json = JSONEncoder()
+        json.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try AtomicFile.write(try json.encode(registers), to: neuronsURL)
+        let best = found.scores.map { "block \($0.layer), unit \($0.neuron) (score \(String(format: "%.2f", $0.score)))" }
+        step.done("register neuron found on 4 other images: \(best.joined(separator: ", "))", neuronsURL.path)
+        let (record, panel) = try ImageRepairer(encoder: encoder, method: .ttr, detector: .default, registers: registers)
+            .repair(image, name: imageURL.path)
+        try panel.write(folder, "repair.png")
+        step.done(String(format: "test-time register: last block's max patch norm %.0f → %.0f, CLS attention on artifacts %.3f → %.3f",
+                         record.layers.last?.maxNorm ?? 0, record.layersAfter?.last?.maxNorm ?? 0,
+                         record.metrics.before.attentionMean?.artifactMass ?? 0,
+                         record.metrics.after.attentionMean?.artifactMass ?? 0),
+                  folder.appendingPathComponent("repair.png").path)
+
         print("\nPatch-norm histogram of the last layer:")
         print(histogram(try patchNorms(norms[norms.count - 1], item: 0, output: output)))
         print("""
@@ -87,15 +117,18 @@ struct Demo: ParsableCommand {
                                                      fired on the flat patches; their norm is ~8× the others
                                                      (the histogram's lone bar on the right).
               attention.head-0.png                   the CLS token's head 0 attends almost only to those four cells.
+              repair.png                             input | norms before | after | attention before | after the
+                                                     test-time register took the neuron's activations: the four
+                                                     cells are ordinary again and attention goes to the register.
             Try the same commands on a real model: vitreous norms IMAGE --model dinov2.safetensors
             """)
     }
 
     /// Textured noise (the foreground) with flat cells where the layout puts background, in 0…1 pixels:
     /// the planted model's input image mapped back through the ImageNet normalisation.
-    func demoImage() throws -> Image {
+    func demoImage(seed: UInt64) throws -> Image {
         let side = PlantedArtifacts.imageSize
-        let normalised = PlantedArtifacts.image(layout: .isolated, seed: 7)
+        let normalised = PlantedArtifacts.image(layout: .isolated, seed: seed)
         var pixels = [Float](repeating: 0, count: side * side * 3)
         for c in 0..<3 {
             for p in 0..<(side * side) {

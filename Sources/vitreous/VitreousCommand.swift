@@ -19,8 +19,9 @@ struct VitreousCommand: ParsableCommand {
               vitreous encode photos/ --model dinov2-small.safetensors --out features --batch 8
               vitreous attention cat.png --model dinov2-small.safetensors --out maps
               vitreous norms cat.png --model dinov2-large.safetensors --size 518 --out norms
+              vitreous repair photos/ --model dinov2-large.safetensors --method ttr --find-neurons photos/
             """,
-        subcommands: [Devices.self, Encode.self, AttentionMaps.self, NormMaps.self, Demo.self])
+        subcommands: [Devices.self, Encode.self, AttentionMaps.self, NormMaps.self, Repair.self, Demo.self])
 
     /// Logging is set up once per process (bootstrapping twice traps), before any subcommand runs.
     static func bootstrapLogging(verbose: Bool) {

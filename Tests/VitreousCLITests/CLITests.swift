@@ -110,6 +110,31 @@ struct CLITests {
         }
     }
 
+    @Test("repair: ttr with the demo's neurons, inpainting, and a clear error without neurons")
+    func repair() throws {
+        try CLI.withFolder { cli in
+            #expect(try cli.run("demo", "--out", "demo").status == 0)
+            let ttr = try cli.run("repair", "demo/image.png", "--model", "demo/model.safetensors", "--size", "224x224",
+                                  "--method", "ttr", "--neurons", "demo/neurons.json", "--out", "ttr", "--report")
+            #expect(ttr.status == 0, "\(ttr.stderr)")
+            #expect(ttr.stdout.contains("artifacts from block 2"), "\(ttr.stdout)")
+            let report = try Data(contentsOf: cli.folder.appendingPathComponent("ttr/repair-report.json"))
+            let records = try #require(try JSONSerialization.jsonObject(with: report) as? [[String: Any]])
+            // The last block's largest patch norm, without and with the test-time register.
+            let before = try #require((records.first?["layers"] as? [[String: Any]])?.last?["maxNorm"] as? Double)
+            let after = try #require((records.first?["layersAfter"] as? [[String: Any]])?.last?["maxNorm"] as? Double)
+            #expect(before > 200 && after < 50, "\(before) → \(after)")
+            #expect(FileManager.default.fileExists(atPath: cli.folder.appendingPathComponent("ttr/repair-report.txt").path))
+            #expect(try PNG.read(cli.folder.appendingPathComponent("ttr/image.repair.png").path).height == 224)
+
+            let inpaint = try cli.run("repair", "demo/image.png", "--model", "demo/model.safetensors", "--size",
+                                      "224x224", "--method", "inpaint", "--out", "inpaint")
+            #expect(inpaint.status == 0, "\(inpaint.stderr)")
+            let missing = try cli.run("repair", "demo/image.png", "--model", "demo/model.safetensors", "--method", "ttr")
+            #expect(missing.status != 0 && missing.stderr.contains("--neurons FILE or --find-neurons FOLDER"))
+        }
+    }
+
     @Test("bad input: one line on stderr naming the file and the problem, nonzero exit, no trap")
     func badInputs() throws {
         try CLI.withFolder { cli in
