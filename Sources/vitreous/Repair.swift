@@ -52,6 +52,11 @@ struct Repair: ParsableCommand {
     @Flag(name: .long, help: "Also write the summary to repair-report.txt.")
     var report = false
 
+    @Flag(name: .long, help: """
+        Compute each block's defect direction from the weights (SINDER-style; seconds for ViT-L) and report         how the flagged tokens align with it.
+        """)
+    var direction = false
+
     func run() throws {
         let paths = try inputs.paths()
         let encoder = try modelOptions.loadEncoder()
@@ -72,7 +77,13 @@ struct Repair: ParsableCommand {
         if method == .ttr && registers == nil {
             throw CLIError("--method ttr needs --neurons FILE or --find-neurons FOLDER")
         }
-        let repairer = ImageRepairer(encoder: encoder, method: method, detector: detector, registers: registers)
+        var repairer = ImageRepairer(encoder: encoder, method: method, detector: detector, registers: registers)
+        if direction {
+            let start = Date()
+            repairer.directions = try SingularDefect.directions(of: try encoder.weights.host())
+            print(String(format: "defect directions of %d blocks from the weights in %.1f s", encoder.config.depth,
+                         Date().timeIntervalSince(start)))
+        }
         var records: [ImageRepairer.Record] = []
         var failures: [ImageRun.Failure] = []
         let progress = ProgressBar(total: paths.count, label: "images")

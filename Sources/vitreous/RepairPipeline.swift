@@ -10,6 +10,17 @@ struct ImageRepairer {
     let method: Repair.Method
     let detector: ArtifactDetector
     let registers: TestTimeRegisters?
+    /// The model's defect directions (SINDER-style, from the weights), when the report should say how well
+    /// each block's flagged tokens line up with them.
+    var directions: DefectDirections?
+
+    /// One block's defect direction and how the image's tokens align with it (REGISTER_REPAIR.md §3.3).
+    struct LayerAlignment: Codable {
+        let layer: Int
+        let gap: Double
+        let hasDominantDirection: Bool
+        let alignment: DefectAlignment
+    }
 
     /// What the report holds for one image.
     struct Record: Codable {
@@ -24,6 +35,8 @@ struct ImageRepairer {
         let metrics: ImageMetricsComparison
         /// CLS attention mass the cleanup removed from flagged patches, per head.
         let removedAttention: [Float]
+        /// With `--direction`: per block, |cos| of flagged and other patches with the defect direction.
+        let alignment: [LayerAlignment]?
 
         var summary: String {
             let before = metrics.before, after = metrics.after
@@ -43,6 +56,12 @@ struct ImageRepairer {
                                     b.entropy, a.entropy, b.artifactMass, a.artifactMass))
             }
             if let cos = metrics.fidelity.clsCosine { lines.append(String(format: "  CLS cosine before/after %.4f", cos)) }
+            for entry in alignment ?? [] where entry.hasDominantDirection {
+                lines.append(String(format: "  block %d defect direction (gap %.2f): |cos| flagged %@, others %@",
+                                    entry.layer, entry.gap,
+                                    entry.alignment.flaggedMeanCosine.map { String(format: "%.3f", $0) } ?? "–",
+                                    entry.alignment.unflaggedMeanCosine.map { String(format: "%.3f", $0) } ?? "–"))
+            }
             return lines.joined(separator: "\n")
         }
     }
@@ -81,7 +100,7 @@ struct ImageRepairer {
     func repair(_ image: Image, name: String) throws -> (Record, Image) {
         let input = try Preprocessor(resize: .exact(width: image.width, height: image.height)).tensor([image],
                                                                                                     on: encoder.device)
-        let options = EncoderOptions(tokenNorms: true, clsAttention: true)
+        let options = EncoderOptions(hiddenStates: directions != nil, tokenNorms: true, clsAttention: true)
         let before = try Pass(try encoder.encode(input, options: options), testTimeRegisters: 0)
         let reports = try LayerArtifactReport.reports(layerNorms: before.layerNorms, layout: before.layout,
                                                       detector: detector)
@@ -126,11 +145,22 @@ struct ImageRepairer {
         let fidelity = try Fidelity(before: before.patches, after: afterPatches, grid: grid,
                                     dimension: before.dimension, flagged: flagged, clsBefore: before.cls,
                                     clsAfter: afterCLS)
+        var alignment: [LayerAlignment]?
+        if let directions, let states = before.output.hiddenStates {
+            alignment = try directions.layers.map { layer in
+                // Hidden state l + 1 is block l's output; its patch rows are the tokens to compare.
+                let tokens = try sliceTokens(states[layer.layer + 1], before.layout.patchRange).toArray()
+                let flags = reports[layer.layer].flagged.map(grid.index(of:))
+                return LayerAlignment(layer: layer.layer, gap: layer.gap, hasDominantDirection: layer.hasDominantDirection,
+                                      alignment: try DefectAlignment(tokens: tokens, grid: grid, dimension: before.dimension,
+                                                                     flagged: flags, direction: layer.direction))
+            }
+        }
         let record = Record(image: name, method: method.rawValue, layers: reports, layersAfter: layersAfter,
                             onsetLayer: LayerArtifactReport.onsetLayer(reports),
                             metrics: ImageMetricsComparison(repair: method.rawValue, before: metricsBefore,
                                                             after: metricsAfter, fidelity: fidelity),
-                            removedAttention: cleanup.removedMass)
+                            removedAttention: cleanup.removedMass, alignment: alignment)
 
         // The panel: input | norms before | after | mean CLS attention before | after. Before and after share
         // one colour scale, so a repaired map looks as calm as it is.

@@ -115,9 +115,11 @@ struct CLITests {
         try CLI.withFolder { cli in
             #expect(try cli.run("demo", "--out", "demo").status == 0)
             let ttr = try cli.run("repair", "demo/image.png", "--model", "demo/model.safetensors", "--size", "224x224",
-                                  "--method", "ttr", "--neurons", "demo/neurons.json", "--out", "ttr", "--report")
+                                  "--method", "ttr", "--neurons", "demo/neurons.json", "--out", "ttr", "--report",
+                                  "--direction")
             #expect(ttr.status == 0, "\(ttr.stderr)")
             #expect(ttr.stdout.contains("artifacts from block 2"), "\(ttr.stdout)")
+            #expect(ttr.stdout.contains("block 5 defect direction"), "\(ttr.stdout)")
             let report = try Data(contentsOf: cli.folder.appendingPathComponent("ttr/repair-report.json"))
             let records = try #require(try JSONSerialization.jsonObject(with: report) as? [[String: Any]])
             // The last block's largest patch norm, without and with the test-time register.
