@@ -86,3 +86,38 @@ struct AcceptanceTests {
         }
     }
 }
+
+/// Attention cleanup renormalises the stored CLS row instead of running attention again with the flagged
+/// keys masked; this checks that the two are the same, on every backend.
+@Suite("Attention cleanup equals key masking")
+struct CleanupEqualsMaskTests {
+    @Test("renormalised CLS rows match the attention op's key mask", arguments: Device.all)
+    func equivalence(device: Device) throws {
+        var generator = SplitMix64(seed: 42)
+        let (tokens, heads, headDim, firstPatch) = (1 + 4 + 36, 3, 16, 5)
+        let qkv = generator.normal(tokens * 3 * heads * headDim, std: 1.5)
+        let flagged = [3, 10, 11, 35]  // patch indices
+        var mask = [Float](repeating: 1, count: tokens)
+        for p in flagged { mask[firstPatch + p] = 0 }
+        let input = try Tensor(qkv, shape: [1, tokens, 3 * heads * headDim], on: device)
+        let plain = try attention(qkv: input, heads: heads, probabilities: .cls).probabilities?.toArray() ?? []
+        let masked = try attention(qkv: input, heads: heads, probabilities: .cls,
+                                   keyMask: try Tensor(mask, shape: [1, tokens], on: device)).probabilities?.toArray() ?? []
+        let layout = try TokenLayout(firstPatch: firstPatch, grid: try PatchGrid(height: 6, width: 6))
+        let cleaned = try AttentionCleanup.apply(rows: try RegisterAttention.patchRows(plain, heads: heads, layout: layout),
+                                                 heads: heads, patchCount: 36, flagged: flagged)
+        // Masking every non-patch key too turns the masked row into a distribution over patches alone.
+        var patchOnly = mask
+        for t in 0..<firstPatch { patchOnly[t] = 0 }
+        let patchMasked = try attention(qkv: input, heads: heads, probabilities: .cls,
+                                        keyMask: try Tensor(patchOnly, shape: [1, tokens], on: device))
+            .probabilities?.toArray() ?? []
+        for h in 0..<heads {
+            for p in 0..<36 {
+                let expected = patchMasked[h * tokens + firstPatch + p]
+                #expect(abs(cleaned.rows[h * 36 + p] - expected) < 1e-6, "\(device) head \(h) patch \(p)")
+            }
+            #expect(flagged.allSatisfy { masked[h * tokens + firstPatch + $0] == 0 })
+        }
+    }
+}
