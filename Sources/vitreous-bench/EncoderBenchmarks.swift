@@ -55,12 +55,16 @@ struct EncoderBenchmarks {
                         _ = try encoder.encode(images).tokens
                     }
                     let gflops = flops / timing.median / 1e9
+                    let created = try buffersCreated(on: device)
+                    _ = try encoder.encode(images).tokens.toArray()
+                    let newBuffers = try buffersCreated(on: device) - created
                     results.append(BenchmarkResult(
                         device: device.description, name: "\(name) \(size)px b\(batch)",
                         shape: String(format: "%.1f ms/image, %.2f images/s", timing.median * 1000 / Double(batch),
                                       Double(batch) / timing.median),
                         timing: timing, rate: gflops, unit: "GFLOP/s",
-                        percentOfCeiling: gemmCeiling.map { 100 * gflops / $0 }, verifyError: nil))
+                        percentOfCeiling: gemmCeiling.map { 100 * gflops / $0 }, verifyError: nil,
+                        newBuffersPerRun: newBuffers))
                 }
             }
         }

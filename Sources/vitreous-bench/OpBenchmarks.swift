@@ -14,6 +14,18 @@ struct BenchmarkResult: Codable {
     let percentOfCeiling: Double?
     /// Relative L2 error against the float64 reference, when `--verify` was given.
     let verifyError: Double?
+    /// Buffers the backend had to create during one more run after the timed ones (0 = steady state served
+    /// entirely from its buffer pool); measured for the end-to-end rows.
+    var newBuffersPerRun: Int? = nil
+}
+
+/// Buffers created so far by the backend of `device` (host or OpenCL buffer pool).
+func buffersCreated(on device: Device) throws -> Int {
+    switch try backend(for: device) {
+    case let cpu as CPUBackend: return cpu.allocationStatistics.created
+    case let openCL as OpenCLBackend: return openCL.allocationStatistics.created
+    default: return 0
+    }
 }
 
 /// The per-operation benchmarks of one device: GEMM for the ViT-S/14 block shapes against a large square
