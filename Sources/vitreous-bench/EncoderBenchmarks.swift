@@ -48,7 +48,7 @@ struct EncoderBenchmarks {
                     progress("\(name) \(size) px batch \(batch)")
                     let images = try Tensor(benchmarkValues(batch * 3 * size * size, seed: 9),
                                             shape: [batch, 3, size, size], on: device)
-                    let flops = Self.forwardFLOPs(config, size: size) * Double(batch)
+                    let flops = Self.forwardFLOPs(config, height: size, width: size) * Double(batch)
                     // Big passes take seconds (minutes on a CPU OpenCL driver): fewer samples, one warm-up.
                     let count = flops > 2e11 ? min(samples, 3) : samples
                     let timing = try measure(on: device, samples: count, warmup: 1, minimumSampleSeconds: 0) {
@@ -73,12 +73,12 @@ struct EncoderBenchmarks {
 
     /// Multiply-adds ×2 of one image's forward pass: patch embedding, the four projections and attention
     /// of every block (the element-wise work is not counted).
-    static func forwardFLOPs(_ config: ViTConfig, size: Int) -> Double {
-        let grid = size / config.patchSize
-        let tokens = Double(config.tokenCount(gridHeight: grid, gridWidth: grid))
+    static func forwardFLOPs(_ config: ViTConfig, height: Int, width: Int) -> Double {
+        let (gh, gw) = (height / config.patchSize, width / config.patchSize)
+        let tokens = Double(config.tokenCount(gridHeight: gh, gridWidth: gw))
         let d = Double(config.hiddenSize), h = Double(config.mlpInputRows), hOut = Double(config.mlpHiddenSize)
         let patchPixels = Double(config.channels * config.patchSize * config.patchSize)
-        let embed = 2 * Double(grid * grid) * patchPixels * d
+        let embed = 2 * Double(gh * gw) * patchPixels * d
         let block = 2 * tokens * d * (3 * d) + 2 * tokens * d * d + 2 * tokens * d * h + 2 * tokens * hOut * d
             + 4 * tokens * tokens * d
         return embed + Double(config.depth) * block

@@ -38,6 +38,22 @@ struct VitreousBench: ParsableCommand {
     @Option(name: .long, help: "Only run benchmarks whose name contains this text.")
     var filter: String?
 
+    @Flag(name: .long, help: "Show where the time of a ViT-S/14 224 px forward pass goes, per operation.")
+    var breakdown = false
+
+    @Option(name: .long, help: ArgumentHelp("""
+        Time only the forward pass of this checkpoint (any key layout), on --input or a random 224 px batch:         for comparisons with other runtimes on the same weights.
+        """, valueName: "file"))
+    var model: String?
+
+    @Option(name: .long, help: ArgumentHelp("With --model: the input batch, a float32 .npy [B, 3, H, W] (normalised).",
+                                            valueName: "file"))
+    var input: String?
+
+    @Option(name: .long, help: ArgumentHelp("With --model: write the final tokens [B, T, D] of the last device here (.npy).",
+                                            valueName: "file"))
+    var output: String?
+
     func validate() throws {
         guard samples >= 1 else { throw ValidationError("--samples must be at least 1") }
     }
@@ -61,6 +77,24 @@ struct VitreousBench: ParsableCommand {
             if Device.openCLDevices.isEmpty { print("  no OpenCL device: \(Device.openCLProblem ?? "")") }
         }
         var results: [BenchmarkResult] = []
+        if breakdown {
+            for device in devices {
+                for batch in [1, 8] {
+                    let (rows, total) = try Breakdown(device: device, config: .small, size: 224, batch: batch,
+                                                      samples: quick ? 3 : samples).run()
+                    print(Breakdown.render(rows, total: total, title: "\(device): ViT-S/14, 224 px, batch \(batch)"))
+                }
+            }
+            return
+        }
+        if let model {
+            for device in devices {
+                results.append(try CheckpointBenchmark(device: device, samples: samples).run(
+                    model: model, input: input, output: output))
+            }
+            try report(results)
+            return
+        }
         for device in devices {
             let suite = OpBenchmarks(device: device, samples: quick ? Swift.min(samples, 5) : samples, quick: quick,
                                      verify: verify, filter: filter)
@@ -73,6 +107,10 @@ struct VitreousBench: ParsableCommand {
             results += try EncoderBenchmarks(device: device, samples: suite.samples, quick: quick, filter: filter,
                                              gemmCeiling: ceiling).run(progress: progress)
         }
+        try report(results)
+    }
+
+    private func report(_ results: [BenchmarkResult]) throws {
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]

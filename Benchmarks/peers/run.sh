@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Vitreous against ONNX Runtime on the same DINOv2 weights and input (see README.md).
+# Sets up Benchmarks/peers/.venv (numpy, onnx, onnxruntime) and the release vitreous-bench when missing, then
+# runs onnx_vit.py with the given arguments, e.g.: Benchmarks/peers/run.sh --model vit-s --batch all
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+repo="$(cd "$here/../.." && pwd)"
+venv="$here/.venv"
+python="$venv/bin/python"
+
+if [[ ! -x "$python" ]]; then
+    echo "run.sh: creating $venv" >&2
+    python3 -m venv "$venv"
+fi
+if ! "$python" -c "import numpy, onnx, onnxruntime" 2>/dev/null; then
+    echo "run.sh: installing numpy, onnx and onnxruntime into $venv (a minute the first time)" >&2
+    "$python" -m pip install --quiet --disable-pip-version-check numpy onnx onnxruntime
+fi
+
+bench="$repo/.build/release/vitreous-bench"
+if [[ ! -x "$bench" ]] || ! "$bench" --help 2>/dev/null | grep -q -- '--model'; then
+    echo "run.sh: building vitreous-bench (swift build -c release --product vitreous-bench)" >&2
+    (cd "$repo" && swift build -c release --product vitreous-bench >&2)
+fi
+
+exec "$python" "$here/onnx_vit.py" "$@"
