@@ -245,6 +245,7 @@ def run_ort(onnx_model, images, threads, runs, warmup, optimized_path):
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     if optimized_path:
         opts.optimized_model_filepath = str(optimized_path)
+        opts.log_severity_level = 3  # not the warning that the saved graph is specific to this CPU
     session = ort.InferenceSession(onnx_model.SerializeToString(), opts, providers=["CPUExecutionProvider"])
     feed = {"images": images}
     for _ in range(warmup):
@@ -261,7 +262,7 @@ def run_ort(onnx_model, images, threads, runs, warmup, optimized_path):
 
 def check_bench(bench):
     if not bench.exists():
-        sys.exit(f"error: {bench} is not built.\n"
+        sys.exit(f"error: {bench} does not exist (vitreous-bench is not built).\n"
                  f"  Build it from {REPO}: swift build -c release --product vitreous-bench\n"
                  f"  (Benchmarks/peers/run.sh does this for you.)")
     try:

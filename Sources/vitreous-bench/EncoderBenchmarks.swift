@@ -65,10 +65,30 @@ struct EncoderBenchmarks {
                         timing: timing, rate: gflops, unit: "GFLOP/s",
                         percentOfCeiling: gemmCeiling.map { 100 * gflops / $0 }, verifyError: nil,
                         newBuffersPerRun: newBuffers))
+                    if batch == 1 && size == 224 {
+                        results.append(try withRepairSteps(encoder, images: images, name: "\(name) \(size)px b1",
+                                                           flops: flops, samples: count))
+                    }
                 }
             }
         }
         return results
+    }
+
+    /// The same pass with what repair needs from it: every layer's token norms, the CLS attention, and one
+    /// test-time register fed by ten neurons of the middle block.
+    func withRepairSteps(_ encoder: ViTEncoder, images: Tensor, name: String, flops: Double,
+                         samples: Int) throws -> BenchmarkResult {
+        let registers = TestTimeRegisters(neurons: [encoder.config.depth / 2: Array(0..<10)])
+        let options = EncoderOptions(tokenNorms: true, clsAttention: true, testTimeRegisters: registers)
+        let timing = try measure(on: device, samples: samples, warmup: 1, minimumSampleSeconds: 0) {
+            _ = try encoder.encode(images, options: options).tokens
+        }
+        let gflops = flops / timing.median / 1e9
+        return BenchmarkResult(device: device.description, name: name + " +repair",
+                               shape: String(format: "%.1f ms/image, norms + CLS attention + TTR", timing.median * 1000),
+                               timing: timing, rate: gflops, unit: "GFLOP/s",
+                               percentOfCeiling: gemmCeiling.map { 100 * gflops / $0 }, verifyError: nil)
     }
 
     /// Multiply-adds ×2 of one image's forward pass: patch embedding, the four projections and attention

@@ -46,10 +46,12 @@ struct OpBenchmarks {
         var results: [BenchmarkResult] = []
         let gemmCeiling = try sgemmCeiling(progress: progress)
         if let gemmCeiling { results.append(gemmCeiling) }
-        // ViT-S/14 at 224 px: 257 tokens, D 384, MLP 1536 — x · Wᵀ as the encoder runs it.
-        let vitShapes: [(String, Int, Int, Int)] = [
-            ("gemm vit-s qkv", 257, 384, 1152), ("gemm vit-s fc1", 257, 384, 1536), ("gemm vit-s fc2", 257, 1536, 384),
-        ]
+        // The block GEMMs at 224 px (257 tokens) as the encoder runs them, x · Wᵀ: ViT-S (D 384, MLP 1536),
+        // ViT-B (768, 3072), ViT-L (1024, 4096); --quick keeps ViT-S.
+        let models: [(String, Int)] = quick ? [("vit-s", 384)] : [("vit-s", 384), ("vit-b", 768), ("vit-l", 1024)]
+        let vitShapes: [(String, Int, Int, Int)] = models.flatMap { name, d in
+            [("gemm \(name) qkv", 257, d, 3 * d), ("gemm \(name) fc1", 257, d, 4 * d), ("gemm \(name) fc2", 257, 4 * d, d)]
+        }
         for (name, rows, inFeatures, outFeatures) in vitShapes where wanted(name) {
             progress(name)
             results.append(try linearBenchmark(name, rows: rows, inFeatures: inFeatures, outFeatures: outFeatures,
@@ -106,7 +108,7 @@ struct OpBenchmarks {
         var results: [BenchmarkResult] = []
         let bytes = Double(count * 4)
 
-        guard wanted("copy") || wanted("layer norm") || wanted("token norms") else { return [] }
+        guard wanted("copy") || wanted("layer norm") || wanted("token norms") || wanted("gelu") else { return [] }
         progress("buffer copy")
         let copyTiming = try measure(on: device, samples: samples) { _ = try x.copy() }
         let copyRate = 2 * bytes / copyTiming.median / 1e9
@@ -127,6 +129,18 @@ struct OpBenchmarks {
             results.append(BenchmarkResult(device: device.description, name: "layer norm", shape: shape, timing: timing,
                                            rate: rate, unit: "GB/s", percentOfCeiling: 100 * rate / copyRate,
                                            verifyError: error))
+        }
+        if wanted("gelu") {
+            progress("gelu")
+            var error: Double?
+            if verify {
+                error = Reference.relativeError(try gelu(x).toArray(), xValues.map { Reference.gelu(Double($0)) })
+            }
+            let timing = try measure(on: device, samples: samples) { _ = try gelu(x) }
+            let rate = 2 * bytes / timing.median / 1e9
+            results.append(BenchmarkResult(device: device.description, name: "gelu (exact erf)", shape: shape,
+                                           timing: timing, rate: rate, unit: "GB/s",
+                                           percentOfCeiling: 100 * rate / copyRate, verifyError: error))
         }
         if wanted("token norms") {
             progress("token norms")

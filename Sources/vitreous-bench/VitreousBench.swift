@@ -111,6 +111,7 @@ struct VitreousBench: ParsableCommand {
     }
 
     private func report(_ results: [BenchmarkResult]) throws {
+        defer { if !json { print(memorySummary()) } }
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -118,5 +119,23 @@ struct VitreousBench: ParsableCommand {
         } else {
             print(Table.render(results))
         }
+    }
+
+    /// Peak memory: the process's resident set, and each backend's largest pooled working set.
+    private func memorySummary() -> String {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        var parts = [String(format: "peak resident memory %.0f MiB", Double(usage.ru_maxrss) / 1024)]
+        for device in Device.all {
+            switch try? backend(for: device) {
+            case let cpu as CPUBackend:
+                parts.append(String(format: "cpu peak live buffers %.0f MiB", Double(cpu.allocationStatistics.peakLiveBytes) / 1_048_576))
+            case let openCL as OpenCLBackend:
+                parts.append(String(format: "\(device) peak live buffers %.0f MiB",
+                                    Double(openCL.allocationStatistics.peakLiveBytes) / 1_048_576))
+            default: break
+            }
+        }
+        return parts.joined(separator: "; ")
     }
 }
