@@ -26,6 +26,8 @@ public protocol Backend: AnyObject, Sendable {
     func read(_ tensor: Tensor, into destination: UnsafeMutableBufferPointer<Float>) throws
     /// Waits until all submitted work has finished.
     func synchronize() throws
+    /// The backend's buffer-pool counters: how many buffers it made, how many requests the pool served.
+    var allocationStatistics: AllocationStatistics { get }
     /// Copies all elements of `source` into `destination` (same count) on the device, without a host trip.
     func copy(_ source: Tensor, into destination: Tensor) throws
 
@@ -81,6 +83,27 @@ public protocol Backend: AnyObject, Sendable {
     /// `[batch, tokens]`, 0 = key excluded. A row with every key excluded gets zeros. Batch and tokens are > 0.
     func attention(q: Tensor, k: Tensor, v: Tensor, keyMask: Tensor?, geometry: AttentionGeometry,
                    out: Tensor, rows: [Int], probabilities: Tensor?) throws
+}
+
+/// Buffer-pool counters of a backend (see ``Backend/allocationStatistics``).
+public struct AllocationStatistics: Sendable, Equatable {
+    /// Buffers made (system or driver allocations).
+    public let created: Int
+    /// Requests served from the pool.
+    public let reused: Int
+    /// Bytes in buffers handed out and not yet returned.
+    public let liveBytes: Int
+    /// Highest `liveBytes` seen.
+    public let peakLiveBytes: Int
+}
+
+extension BufferPool {
+    /// The pool's counters in their public form.
+    var allocationStatistics: AllocationStatistics {
+        let counters = statistics
+        return AllocationStatistics(created: counters.created, reused: counters.reused, liveBytes: counters.liveBytes,
+                                    peakLiveBytes: counters.peakLiveBytes)
+    }
 }
 
 /// Switches for tests and debugging. Not for production use.

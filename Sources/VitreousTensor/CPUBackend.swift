@@ -11,10 +11,7 @@ public final class CPUBackend: Backend {
     public var device: Device { .cpu }
 
     /// Host buffer-pool counters: buffers allocated, requests served from the pool, live and peak bytes.
-    public var allocationStatistics: (created: Int, reused: Int, liveBytes: Int, peakLiveBytes: Int) {
-        let counters = hostBufferPool.statistics
-        return (counters.created, counters.reused, counters.liveBytes, counters.peakLiveBytes)
-    }
+    public var allocationStatistics: AllocationStatistics { hostBufferPool.allocationStatistics }
 
     /// Releases the pooled (unused) host buffers to the system.
     public func trimBufferPool() { hostBufferPool.trim() }

@@ -20,13 +20,7 @@ struct BenchmarkResult: Codable {
 }
 
 /// Buffers created so far by the backend of `device` (host or OpenCL buffer pool).
-func buffersCreated(on device: Device) throws -> Int {
-    switch try backend(for: device) {
-    case let cpu as CPUBackend: return cpu.allocationStatistics.created
-    case let openCL as OpenCLBackend: return openCL.allocationStatistics.created
-    default: return 0
-    }
-}
+func buffersCreated(on device: Device) throws -> Int { try backend(for: device).allocationStatistics.created }
 
 /// The per-operation benchmarks of one device: GEMM for the ViT-S/14 block shapes against a large square
 /// sgemm, and the memory-bound kernels against a device buffer copy of the same bytes.
@@ -115,48 +109,30 @@ struct OpBenchmarks {
         results.append(BenchmarkResult(device: device.description, name: "buffer copy (ceiling)", shape: shape,
                                        timing: copyTiming, rate: copyRate, unit: "GB/s", percentOfCeiling: 100,
                                        verifyError: nil))
-        if wanted("layer norm") {
-            progress("layer norm")
-            var error: Double?
-            if verify {
-                let out = try layerNorm(x, weight: weight, bias: bias).toArray()
-                let reference = Reference.layerNorm(xValues.map(Double.init), weight: try weight.toArray().map(Double.init),
-                                                    bias: try bias.toArray().map(Double.init), dim: dim)
-                error = Reference.relativeError(out, reference)
-            }
-            let timing = try measure(on: device, samples: samples) { _ = try layerNorm(x, weight: weight, bias: bias) }
-            let rate = 2 * bytes / timing.median / 1e9
-            results.append(BenchmarkResult(device: device.description, name: "layer norm", shape: shape, timing: timing,
+        /// One memory-bound row: optional check against the reference, then bytes moved per second.
+        func row(_ name: String, movedBytes: Double, reference: (() throws -> Double)?, _ body: () throws -> Void) throws {
+            guard wanted(name) else { return }
+            progress(name)
+            let error = verify ? try reference?() : nil
+            let timing = try measure(on: device, samples: samples, body)
+            let rate = movedBytes / timing.median / 1e9
+            results.append(BenchmarkResult(device: device.description, name: name, shape: shape, timing: timing,
                                            rate: rate, unit: "GB/s", percentOfCeiling: 100 * rate / copyRate,
                                            verifyError: error))
         }
-        if wanted("gelu") {
-            progress("gelu")
-            var error: Double?
-            if verify {
-                error = Reference.relativeError(try gelu(x).toArray(), xValues.map { Reference.gelu(Double($0)) })
-            }
-            let timing = try measure(on: device, samples: samples) { _ = try gelu(x) }
-            let rate = 2 * bytes / timing.median / 1e9
-            results.append(BenchmarkResult(device: device.description, name: "gelu (exact erf)", shape: shape,
-                                           timing: timing, rate: rate, unit: "GB/s",
-                                           percentOfCeiling: 100 * rate / copyRate, verifyError: error))
-        }
-        if wanted("token norms") {
-            progress("token norms")
-            var error: Double?
-            if verify {
-                let out = try tokenNorms(x).norms.toArray()
-                let reference = Reference.tokenNorms(xValues.map(Double.init), batch: batch, tokens: tokens, dim: dim,
-                                                     range: 0..<tokens).norms
-                error = Reference.relativeError(out, reference)
-            }
-            let timing = try measure(on: device, samples: samples) { _ = try tokenNorms(x) }
-            let rate = (bytes + Double(batch * tokens * 4)) / timing.median / 1e9
-            results.append(BenchmarkResult(device: device.description, name: "token norms", shape: shape,
-                                           timing: timing, rate: rate, unit: "GB/s",
-                                           percentOfCeiling: 100 * rate / copyRate, verifyError: error))
-        }
+        try row("layer norm", movedBytes: 2 * bytes, reference: {
+            Reference.relativeError(try layerNorm(x, weight: weight, bias: bias).toArray(),
+                                    Reference.layerNorm(xValues.map(Double.init), weight: try weight.toArray().map(Double.init),
+                                                        bias: try bias.toArray().map(Double.init), dim: dim))
+        }) { _ = try layerNorm(x, weight: weight, bias: bias) }
+        try row("gelu (exact erf)", movedBytes: 2 * bytes, reference: {
+            Reference.relativeError(try gelu(x).toArray(), xValues.map { Reference.gelu(Double($0)) })
+        }) { _ = try gelu(x) }
+        try row("token norms", movedBytes: bytes + Double(batch * tokens * 4), reference: {
+            Reference.relativeError(try tokenNorms(x).norms.toArray(),
+                                    Reference.tokenNorms(xValues.map(Double.init), batch: batch, tokens: tokens, dim: dim,
+                                                         range: 0..<tokens).norms)
+        }) { _ = try tokenNorms(x) }
         return results
     }
 }

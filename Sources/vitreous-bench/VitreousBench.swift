@@ -127,14 +127,9 @@ struct VitreousBench: ParsableCommand {
         getrusage(RUSAGE_SELF.rawValue, &usage)
         var parts = [String(format: "peak resident memory %.0f MiB", Double(usage.ru_maxrss) / 1024)]
         for device in Device.all {
-            switch try? backend(for: device) {
-            case let cpu as CPUBackend:
-                parts.append(String(format: "cpu peak live buffers %.0f MiB", Double(cpu.allocationStatistics.peakLiveBytes) / 1_048_576))
-            case let openCL as OpenCLBackend:
-                parts.append(String(format: "\(device) peak live buffers %.0f MiB",
-                                    Double(openCL.allocationStatistics.peakLiveBytes) / 1_048_576))
-            default: break
-            }
+            guard let statistics = try? backend(for: device).allocationStatistics else { continue }
+            parts.append(String(format: "%@ peak live buffers %.0f MiB", device.description,
+                                Double(statistics.peakLiveBytes) / 1_048_576))
         }
         return parts.joined(separator: "; ")
     }

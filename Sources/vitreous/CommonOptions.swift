@@ -35,15 +35,6 @@ struct ModelOptions: ParsableArguments {
 
     @OptionGroup var logging: LoggingOptions
 
-    /// The device to run on.
-    func resolvedDevice() throws -> Device {
-        guard let device else { return Device.default }
-        do {
-            return try Device.parse(device)
-        } catch {
-            throw CLIError("--device \(device): \(error)")
-        }
-    }
 
     /// How images become encoder inputs.
     func resizePolicy(patch: Int = 14) throws -> ResizePolicy {
@@ -68,12 +59,22 @@ struct ModelOptions: ParsableArguments {
     /// Loads the encoder onto the chosen device.
     func loadEncoder() throws -> ViTEncoder {
         setUpLogging(verbose: logging.verbose)
-        let device = try resolvedDevice()
+        let device = try chosenDevice(self.device)
         guard FileManager.default.fileExists(atPath: model) else { throw CLIError("\(model): no such file") }
         let url = URL(fileURLWithPath: model)
         let file = try SafetensorsFile(url)
         let config = try ViTConfig.inferred(from: file, heads: heads)
         return ViTEncoder(weights: try ViTHostWeights.load(file, config: config).tensors(on: device))
+    }
+}
+
+/// The device a `--device` option names, or ``Device/default`` when it names none.
+func chosenDevice(_ text: String?) throws -> Device {
+    guard let text else { return Device.default }
+    do {
+        return try Device.parse(text)
+    } catch {
+        throw CLIError("--device \(text): \(error)")
     }
 }
 

@@ -26,9 +26,7 @@ struct Demo: ParsableCommand {
 
     func run() throws {
         setUpLogging(verbose: logging.verbose)
-        let device = try self.device.map { text -> Device in
-            do { return try Device.parse(text) } catch { throw CLIError("--device \(text): \(error)") }
-        } ?? Device.default
+        let device = try chosenDevice(self.device)
         let folder = try outputFolder(out)
         let step = Steps()
 

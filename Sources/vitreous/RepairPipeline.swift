@@ -165,15 +165,14 @@ struct ImageRepairer {
         // The panel: input | norms before | after | mean CLS attention before | after. Before and after share
         // one colour scale, so a repaired map looks as calm as it is.
         let patch = encoder.config.patchSize
-        let d = before.dimension
-        func outputNorms(_ tokens: [Float]) -> [Float] {
-            (0..<grid.count).map { p in (0..<d).reduce(Float(0)) { $0 + tokens[p * d + $1] * tokens[p * d + $1] }.squareRoot() }
+        func outputNorms(_ tokens: [Float]) throws -> [Float] {
+            try PatchMetrics.norms(tokens: tokens, grid: grid, dimension: before.dimension)
         }
         func meanAttention(_ rows: [Float]) -> [Float] {
             (0..<grid.count).map { p in (0..<heads).reduce(0) { $0 + rows[$1 * grid.count + p] } / Float(heads) }
         }
         // Inpainting changes the output tokens; the other methods are judged on the last block's norms.
-        let normMaps = method == .inpaint ? (outputNorms(before.patches), outputNorms(afterPatches))
+        let normMaps = method == .inpaint ? (try outputNorms(before.patches), try outputNorms(afterPatches))
             : (Array((before.layerNorms.last ?? [])[before.layout.patchRange]), Array(afterNorms[afterLayout.patchRange]))
         let attentionMaps = (meanAttention(beforeAttention), meanAttention(afterAttention))
         func shared(_ a: [Float], _ b: [Float]) -> ClosedRange<Float> {

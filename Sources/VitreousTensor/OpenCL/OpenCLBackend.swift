@@ -50,10 +50,7 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {  // handles imm
     }
 
     /// Buffer-pool counters: buffers created, requests served from the pool, live and peak bytes.
-    public var allocationStatistics: (created: Int, reused: Int, liveBytes: Int, peakLiveBytes: Int) {
-        let counters = pool.statistics
-        return (counters.created, counters.reused, counters.liveBytes, counters.peakLiveBytes)
-    }
+    public var allocationStatistics: AllocationStatistics { pool.allocationStatistics }
 
     /// Releases the pooled (unused) device buffers to the driver.
     public func trimBufferPool() { pool.trim() }
