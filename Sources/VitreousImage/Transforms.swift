@@ -100,6 +100,22 @@ public struct Preprocessor: Sendable {
         }
         return try Tensor(values, shape: [prepared.count, 3, first.height, first.width], on: device)
     }
+
+    /// The inverse of ``tensor(_:on:)`` for one image: a normalised `[3, height, width]` plane set back to
+    /// RGB pixels, clamped to [0, 1]. Synthetic inputs made in model space (the demo's) become viewable images.
+    public func image(normalised values: [Float], width: Int, height: Int) throws -> Image {
+        let plane = width * height
+        guard width > 0, height > 0, values.count == 3 * plane else {
+            throw ImageError.invalidSize("\(values.count) values are not 3 planes of \(width)×\(height)")
+        }
+        var pixels = [Float](repeating: 0, count: 3 * plane)
+        for c in 0..<3 {
+            for p in 0..<plane {
+                pixels[p * 3 + c] = min(max(values[c * plane + p] * std[c] + mean[c], 0), 1)
+            }
+        }
+        return try Image(width: width, height: height, channels: 3, pixels: pixels)
+    }
 }
 
 extension Image {

@@ -126,15 +126,8 @@ struct Demo: ParsableCommand {
     /// the planted model's input image mapped back through the ImageNet normalisation.
     func demoImage(seed: UInt64) throws -> Image {
         let side = PlantedArtifacts.imageSize
-        let normalised = PlantedArtifacts.image(layout: .isolated, seed: seed)
-        var pixels = [Float](repeating: 0, count: side * side * 3)
-        for c in 0..<3 {
-            for p in 0..<(side * side) {
-                let value = normalised[c * side * side + p] * Preprocessor.imageNetStd[c] + Preprocessor.imageNetMean[c]
-                pixels[p * 3 + c] = min(max(value, 0), 1)
-            }
-        }
-        return try Image(width: side, height: side, channels: 3, pixels: pixels)
+        return try Preprocessor(resize: .exact(width: side, height: side))
+            .image(normalised: PlantedArtifacts.image(layout: .isolated, seed: seed), width: side, height: side)
     }
 
     func cellList(_ cells: [(row: Int, column: Int)]) -> String {
