@@ -55,7 +55,8 @@ let package = Package(
         .testTarget(name: "VitreousImageTests", dependencies: ["VitreousImage"]),
         .testTarget(name: "VitreousRepairTests", dependencies: ["VitreousRepair", "VitreousModel"]),
         // Runs the built `vitreous` executable; depending on it makes SwiftPM build it first.
-        .testTarget(name: "VitreousCLITests", dependencies: ["vitreous", "VitreousModel", "VitreousImage"]),
+        .testTarget(name: "VitreousCLITests",
+                    dependencies: ["vitreous", "VitreousModel", "VitreousImage", "VitreousTensor"]),
         .testTarget(
             name: "VitreousModelTests",
             dependencies: ["VitreousModel"],

@@ -9,7 +9,7 @@ import Darwin
 ///
 /// `@unchecked Sendable`: the mapping is created in `init`, never written (PROT_READ) and released only in
 /// `deinit`, so every thread sees the same immutable bytes for the object's whole life.
-final class MappedFile: @unchecked Sendable {
+final class MappedFile: @unchecked Sendable {  // immutable read-only mapping; see above
     let path: String
     /// Size of the file in bytes.
     let count: Int

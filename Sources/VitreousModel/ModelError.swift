@@ -11,6 +11,8 @@ public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible {
     case keys(file: String, layout: String, missing: [String], unexpected: [String])
     /// A tensor whose shape does not fit the configuration.
     case shape(file: String, key: String, shape: [Int], expected: [Int])
+    /// A weight that is NaN or infinite (`index` is the flat element index in the tensor).
+    case nonFinite(file: String, key: String, index: Int, value: Float)
     /// The file's keys follow no known layout, or the configuration cannot be inferred from them.
     case layout(file: String, problem: String)
     /// A configuration that cannot describe a model (a hidden size not divisible by the head count, ...).
@@ -34,6 +36,9 @@ public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible {
                 + parts.joined(separator: "; ")
         case .shape(let file, let key, let shape, let expected):
             return "\(file): tensor '\(key)' has shape \(shape) but the configuration needs \(expected)"
+        case .nonFinite(let file, let key, let index, let value):
+            return "\(file): tensor '\(key)' holds \(value) at element \(index); the checkpoint is corrupt or "
+                + "comes from a diverged run"
         case .layout(let file, let problem):
             return "\(file): \(problem)"
         case .invalidConfig(let message):

@@ -71,6 +71,13 @@ enum SafetensorsHeader {
             entries[name] = try entry(name, value, dataSize: dataSize, fail: fail)
         }
         try checkOverlaps(entries.values, fail: fail)
+        // Bytes past the last tensor mean a file glued to another or overwritten in place by a shorter one;
+        // the reference implementation refuses them as an incomplete metadata buffer.
+        let end = entries.values.map(\.dataOffsets.upperBound).max() ?? 0
+        guard end == dataSize else {
+            throw fail("\(dataSize - end) bytes follow the last tensor (the data section is \(dataSize) bytes, "
+                       + "the tensors end at \(end)): a corrupt or concatenated file")
+        }
         return Parsed(entries: entries, metadata: metadata, dataStart: dataStart)
     }
 

@@ -57,9 +57,18 @@ extension ViTParameters where Value == [Float] {
                 // Only LayerScale can be absent: a model without it scales by one.
                 return [Float](repeating: 1, count: slot.shape(config).reduce(1, *))
             }
-            if source.keys.count == 1 { return try file.floats(prefix + source.keys[0]) }
-            return try source.keys.flatMap { try file.floats(prefix + $0) }
+            return try source.keys.flatMap { try finiteFloats(file, prefix + $0) }
         }
+    }
+
+    /// A tensor's values, refused when one is NaN or infinite: such a checkpoint (a diverged or corrupted
+    /// training run) would turn every feature into NaN without saying why.
+    private static func finiteFloats(_ file: SafetensorsFile, _ key: String) throws -> [Float] {
+        let values = try file.floats(key)
+        if let index = values.firstIndex(where: { !$0.isFinite }) {
+            throw ModelError.nonFinite(file: file.url.path, key: key, index: index, value: values[index])
+        }
+        return values
     }
 
     /// Opens `url` and reads it as ``load(_:config:heads:allowUnexpectedKeys:)`` does.

@@ -109,7 +109,7 @@ extension BufferPool {
 /// Switches for tests and debugging. Not for production use.
 public enum VitreousDebug {
     private static let lock = NSLock()
-    nonisolated(unsafe) private static var poison = false
+    nonisolated(unsafe) private static var poison = false  // guarded by `lock`
 
     /// When on, every new allocation is filled with NaN before an operation writes it, so a kernel that
     /// skips an element shows up as NaN in its output. Costs one fill per allocation.
@@ -122,7 +122,7 @@ public enum VitreousDebug {
 /// One backend per device, created on first use and kept for the life of the process.
 private enum BackendRegistry {
     static let lock = NSLock()
-    nonisolated(unsafe) static var backends: [Device: any Backend] = [:]
+    nonisolated(unsafe) static var backends: [Device: any Backend] = [:]  // guarded by `lock`
 }
 
 /// The backend for `device`, starting it on first use (an OpenCL context, queue and kernel programs).
@@ -141,7 +141,8 @@ public func backend(for device: Device) throws -> any Backend {
         guard handles.indices.contains(index) else {
             throw VitreousError.deviceUnavailable(handles.isEmpty
                 ? "opencl:\(index) requested but \(Device.openCLProblem ?? "no OpenCL device exists")"
-                : "opencl:\(index) does not exist; devices are opencl:0...opencl:\(handles.count - 1)")
+                : "opencl:\(index) does not exist; " + (handles.count == 1 ? "the only OpenCL device is opencl:0"
+                                                          : "devices are opencl:0...opencl:\(handles.count - 1)"))
         }
         made = try OpenCLBackend(handle: handles[index])
     }

@@ -24,7 +24,12 @@ public final class CPUBackend: Backend {
 
     public func empty(shape: [Int]) throws -> Tensor {
         try Tensor.validate(shape: shape)
-        let storage = try HostStorage(count: shape.reduce(1, *))
+        let count = shape.reduce(1, *)
+        let memory = ProcessInfo.processInfo.physicalMemory
+        guard UInt64(count) * 4 <= memory else {
+            throw VitreousError.allocationFailed("\(count * 4) bytes exceed this machine's \(memory) bytes of memory")
+        }
+        let storage = try HostStorage(count: count)
         if VitreousDebug.poisonAllocations {
             storage.pointer.initialize(repeating: .nan, count: max(storage.count, 1))
         }

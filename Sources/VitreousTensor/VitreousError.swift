@@ -14,6 +14,10 @@ public enum VitreousError: Error, Equatable, Sendable, CustomStringConvertible {
     case deviceUnavailable(String)
     /// Memory could not be obtained on the host or the device.
     case allocationFailed(String)
+    /// The device stopped answering or a kernel crashed it. Work queued since the last wait is lost and its
+    /// outputs are undefined; the backend has a new queue, so later work runs (or fails with
+    /// ``deviceUnavailable(_:)`` when the device is gone for good).
+    case deviceLost(String)
 
     public var description: String {
         switch self {
@@ -26,6 +30,7 @@ public enum VitreousError: Error, Equatable, Sendable, CustomStringConvertible {
             return "OpenCL program '\(program)' failed to build on \(device):\n\(log)"
         case .deviceUnavailable(let message): return "device unavailable: \(message)"
         case .allocationFailed(let message): return "allocation failed: \(message)"
+        case .deviceLost(let message): return "device lost: \(message)"
         }
     }
 }

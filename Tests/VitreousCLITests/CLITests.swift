@@ -171,7 +171,8 @@ struct CLITests {
 }
 
 extension CLI {
-    func run(_ arguments: [String]) throws -> Result {
+    /// Runs `vitreous arguments…` with `extra` added to the environment.
+    func run(_ arguments: [String], environment extra: [String: String] = [:]) throws -> Result {
         // Read both pipes before waiting: a full pipe would block the child.
         let process = Process()
         process.executableURL = Self.executable
@@ -179,6 +180,7 @@ extension CLI {
         process.currentDirectoryURL = folder
         var environment = ProcessInfo.processInfo.environment
         environment["VITREOUS_DEVICE"] = environment["VITREOUS_DEVICE"] ?? "cpu"
+        environment.merge(extra) { $1 }
         process.environment = environment
         let (out, err) = (Pipe(), Pipe())
         process.standardOutput = out

@@ -8,12 +8,19 @@ import Foundation
 /// Operations are queued without waiting; ``read(_:into:)`` and ``synchronize()`` wait. Launches from
 /// several threads are serialised by a lock (kernel objects hold their arguments, so setting them up
 /// and enqueueing must not interleave); the queue keeps the device busy meanwhile.
-public final class OpenCLBackend: Backend, @unchecked Sendable {  // handles immutable; launches behind `launchLock`
+///
+/// Driver failures become ``VitreousError`` values and leave the backend usable: a failed allocation is
+/// retried once after the pool gives its idle buffers back, a failed build is not cached, and when the
+/// queue is lost (device gone, a kernel crashed it) the backend makes a new queue and reports
+/// ``VitreousError/deviceLost(_:)`` for the work that was pending.
+public final class OpenCLBackend: Backend, @unchecked Sendable {  // handles immutable; `queue` and launches behind `launchLock`
     public let device: Device
     /// The device's properties.
     public let info: OpenCLDeviceInfo
     let context: cl_context
-    let queue: cl_command_queue
+    /// Replaced after a lost queue; read and written only under `launchLock`.
+    private var queue: cl_command_queue
+    private let deviceID: cl_device_id
     let pool: OpenCLBufferPool
     let programs: OpenCLPrograms
     private let launchLock = NSLock()
@@ -37,6 +44,7 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {  // handles imm
         }
         self.context = context
         self.queue = queue
+        self.deviceID = handle.device
         // Keep at most a quarter of the device's memory in the pool.
         pool = OpenCLBufferPool(context: context, capacityBytes: Int(min(handle.info.globalMemoryBytes / 4,
                                                                          UInt64(Int.max))))
@@ -78,7 +86,7 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {  // handles imm
         guard let base = values.baseAddress, out.count > 0 else { return out }
         let target = try buffer(out)
         // Blocking write: the caller's memory may go away as soon as this returns.
-        try enqueue("clEnqueueWriteBuffer") {
+        try enqueue("clEnqueueWriteBuffer", waits: true) {
             clEnqueueWriteBuffer($0, target, cl_bool(CL_TRUE), 0, min(values.count, out.count) * 4, base, 0, nil, nil)
         }
         return out
@@ -87,13 +95,21 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {  // handles imm
     public func read(_ tensor: Tensor, into destination: UnsafeMutableBufferPointer<Float>) throws {
         guard let base = destination.baseAddress, tensor.count > 0 else { return }
         let mem = try buffer(tensor)
-        try enqueue("clEnqueueReadBuffer") {
+        try enqueue("clEnqueueReadBuffer", waits: true) {
             clEnqueueReadBuffer($0, mem, cl_bool(CL_TRUE), 0, min(destination.count, tensor.count) * 4, base, 0, nil, nil)
         }
     }
 
     public func synchronize() throws {
-        try checkCL(clFinish(queue), "clFinish")
+        // Hold the queue, not the lock, while the device drains: other threads keep launching meanwhile.
+        let current: cl_command_queue = launchLock.withLock {
+            clRetainCommandQueue(queue)
+            return queue
+        }
+        defer { clReleaseCommandQueue(current) }
+        let status = OpenCLFaults.take(.finish, "clFinish") ?? clFinish(current)
+        guard status != CL_SUCCESS else { return }
+        try launchLock.withLock { try fail(status, at: .finish, "clFinish", queue: current) }
     }
 
     /// The device buffer behind an OpenCL tensor of this device.
@@ -112,9 +128,36 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {  // handles imm
         }
     }
 
-    /// Runs one `clEnqueue…` call on the queue under the launch lock, translating its status.
-    func enqueue(_ operation: String, _ body: (cl_command_queue) -> cl_int) throws {
-        try launchLock.withLock { try checkCL(body(queue), operation) }
+    /// Runs one `clEnqueue…` call on the queue under the launch lock, translating its status. `waits`
+    /// marks a blocking call, where errors of earlier work (a lost device, a crashed kernel) surface.
+    func enqueue(_ operation: String, waits: Bool = false, _ body: (cl_command_queue) -> cl_int) throws {
+        try launchLock.withLock {
+            let point: OpenCLFaultPoint = waits ? .finish : .enqueue
+            let status = OpenCLFaults.take(point, operation) ?? body(queue)
+            if status != CL_SUCCESS { try fail(status, at: point, operation, queue: queue) }
+        }
+    }
+
+    /// Throws the error for a failed queue call; first replaces the queue when `status` means it is lost,
+    /// so that later work runs. Callers hold the launch lock.
+    private func fail(_ status: cl_int, at point: OpenCLFaultPoint, _ operation: String,
+                      queue failed: cl_command_queue) throws -> Never {
+        let error = VitreousError.openCL(status: status, name: openCLStatusName(status), operation: operation)
+        guard openCLStatusLosesQueue(status, at: point) else { throw error }
+        if failed == queue {
+            var status: cl_int = 0
+            guard let fresh = clCreateCommandQueue(context, deviceID, 0, &status), status == CL_SUCCESS else {
+                throw VitreousError.deviceUnavailable(
+                    "\(info.name) was lost (\(error)) and no new queue could be made (\(openCLStatusName(status)))")
+            }
+            // Whatever the old queue still runs must not overlap work on the new one that reuses its buffers.
+            clFinish(queue)
+            clReleaseCommandQueue(queue)
+            queue = fresh
+        }
+        throw VitreousError.deviceLost(
+            "\(info.name): \(error); work queued since the last wait is lost and its outputs are undefined; "
+                + "a new queue was made and later work runs normally")
     }
 
     /// Sets the arguments of `name` and enqueues it over `global` items in groups of `local`
@@ -144,17 +187,18 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {  // handles imm
             }
             var globalSize = (global + local - 1) / local * local
             var localSize = local
-            try checkCL(clEnqueueNDRangeKernel(queue, kernel, 1, nil, &globalSize, &localSize, 0, nil, nil),
-                        "clEnqueueNDRangeKernel(\(name))")
+            let status = OpenCLFaults.take(.enqueue, "clEnqueueNDRangeKernel(\(name))")
+                ?? clEnqueueNDRangeKernel(queue, kernel, 1, nil, &globalSize, &localSize, 0, nil, nil)
+            if status != CL_SUCCESS { try fail(status, at: .enqueue, "clEnqueueNDRangeKernel(\(name))", queue: queue) }
         }
     }
 
     /// Runs a CLBlast routine on this backend's queue, translating its status.
     func blast(_ operation: String, _ body: (UnsafeMutablePointer<cl_command_queue?>) -> CLBlastStatusCode) throws {
         try launchLock.withLock {
-            var queue: cl_command_queue? = self.queue
-            let status = body(&queue)
-            try checkCL(Int32(status.rawValue), operation)
+            var current: cl_command_queue? = queue
+            let status = OpenCLFaults.take(.enqueue, operation) ?? Int32(body(&current).rawValue)
+            if status != CL_SUCCESS { try fail(status, at: .enqueue, operation, queue: queue) }
         }
     }
 

@@ -7,11 +7,16 @@ extension BufferPool where Buffer == cl_mem {
     convenience init(context: cl_context, capacityBytes: Int) {
         self.init(capacityBytes: capacityBytes, make: { bytes in
             var status: cl_int = 0
-            let buffer = clCreateBuffer(context, cl_mem_flags(CL_MEM_READ_WRITE), bytes, nil, &status)
+            var buffer: cl_mem?
+            if let injected = OpenCLFaults.take(.allocation, "clCreateBuffer") {
+                status = injected
+            } else {
+                buffer = clCreateBuffer(context, cl_mem_flags(CL_MEM_READ_WRITE), bytes, nil, &status)
+            }
             guard status == CL_SUCCESS, let buffer else {
                 let code = status == CL_SUCCESS ? CL_MEM_OBJECT_ALLOCATION_FAILURE : status
-                throw VitreousError.openCL(status: code, name: openCLStatusName(code),
-                                           operation: "clCreateBuffer(\(bytes) bytes)")
+                throw VitreousError.allocationFailed(
+                    "clCreateBuffer(\(bytes) bytes) returned \(openCLStatusName(code)) even after the pool released its idle buffers")
             }
             return buffer
         }, release: { clReleaseMemObject($0) })

@@ -83,6 +83,10 @@ final class OpenCLPrograms: @unchecked Sendable {  // mutable caches behind `loc
     /// Builds `source` for this device, from the disk cache when a binary for the same key exists.
     /// - Throws: ``VitreousError/kernelBuildFailed(program:device:log:)`` with the driver's build log.
     func build(name: String, source: String, options: String) throws -> cl_program {
+        if let injected = OpenCLFaults.take(.build, name) {
+            throw VitreousError.kernelBuildFailed(program: name, device: handle.info.name,
+                                                  log: "(injected fault: \(openCLStatusName(injected)))")
+        }
         let cacheFile = Self.cacheFolder().map {
             $0.appendingPathComponent("\(name)-\(cacheKey(source: source, options: options)).bin")
         }
