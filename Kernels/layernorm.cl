@@ -98,7 +98,8 @@ void add_layer_norm(__global const float* x, __global const float* residual, __g
                     const int dim, const float eps) {
     __local float scratch[LN_WG];
     const size_t offset = (size_t)get_group_id(0) * dim;
-    // Each item later reads back exactly the elements it writes here, so no barrier is needed between.
+    // Each item reads back only the elements it writes here, so the barrier is not needed for the values; it
+    // keeps PoCL's work-group compiler correct (without it, groups of 16 or more items corrupted memory).
     if (dim % LN_VEC == 0) {
         for (int i = get_local_id(0); i < dim / LN_VEC; i += LN_WG) {
             LN_STORE(LN_LOAD(i, x + offset) + LN_LOAD(i, residual + offset), i, sum + offset);
@@ -106,5 +107,8 @@ void add_layer_norm(__global const float* x, __global const float* residual, __g
     } else {
         for (int i = get_local_id(0); i < dim; i += LN_WG) sum[offset + i] = x[offset + i] + residual[offset + i];
     }
+#if LN_WG > 1
+    barrier(CLK_GLOBAL_MEM_FENCE);
+#endif
     ln_row(sum + offset, y + offset, weight, bias, dim, eps, scratch);
 }

@@ -107,7 +107,14 @@ enum OpenCLPlatforms {
 
     /// Raw `clGetDeviceInfo` for a fixed-size value; nil when the driver refuses.
     static func deviceScalar<T>(_ device: cl_device_id, _ param: Int32) -> T? {
-        try? deviceInfo(device, param)
+        // Not `try? deviceInfo(device, param)`: for a `T?` result the type checker may pick `deviceInfo<T?>`,
+        // which asks the driver for 9 bytes of a UInt64 and reads an uninitialised tag byte (found when the
+        // ThreadSanitizer build saw CPU devices as "other").
+        do {
+            return try deviceInfo(device, param) as T
+        } catch {
+            return nil
+        }
     }
 
     /// `clGetDeviceInfo` for a fixed-size value, throwing the driver's status by name.

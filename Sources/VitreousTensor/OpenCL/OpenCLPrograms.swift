@@ -216,7 +216,11 @@ struct OpenCLTuning: Sendable {
     var vectorWidth: Int
 
     init(device: OpenCLDeviceInfo) {
-        if device.isCPU {
+        let overrides = ProcessInfo.processInfo.environment["VITREOUS_OPENCL_TUNING"] ?? ""
+        // `gpu` in the overrides picks the GPU layout on any device: the tests run it on PoCL so that the GPU
+        // code paths (big work-groups, local-memory reductions, scalar attention) are exercised without a GPU.
+        let gpuLayout = overrides.split(whereSeparator: { $0 == " " || $0 == "," }).contains("gpu")
+        if device.isCPU && !gpuLayout {
             layerNormGroup = 1
             normGroup = 1
             statsGroup = 16
@@ -256,7 +260,7 @@ struct OpenCLTuning: Sendable {
             shiftGroup = 64
         }
         localMemoryBytes = Int(min(device.localMemoryBytes, UInt64(Int32.max)))
-        apply(overrides: ProcessInfo.processInfo.environment["VITREOUS_OPENCL_TUNING"] ?? "")
+        apply(overrides: overrides)
         let limit = max(1, device.maxWorkGroupSize)
         for keyPath in [\OpenCLTuning.layerNormGroup, \.normGroup, \.statsGroup, \.softmaxGroup, \.elementwiseGroup,
                         \.attentionGroup, \.probabilityGroup, \.shiftGroup] {
