@@ -8,6 +8,8 @@ let package = Package(
         .library(name: "VitreousImage", targets: ["VitreousImage"]),
         .library(name: "VitreousModel", targets: ["VitreousModel"]),
         .library(name: "VitreousRepair", targets: ["VitreousRepair"]),
+        // The C API (include/vitreous.h). CMake builds it as the shared libvitreous.so for C and C++ programs.
+        .library(name: "VitreousC", targets: ["VitreousC"]),
         .executable(name: "vitreous", targets: ["vitreous"]),
         .executable(name: "vitreous-bench", targets: ["vitreous-bench"]),
     ],
@@ -32,6 +34,7 @@ let package = Package(
         .target(name: "VitreousImage", dependencies: ["VitreousTensor", "CPNG"]),
         .target(name: "VitreousModel", dependencies: ["VitreousTensor"]),
         .target(name: "VitreousRepair", dependencies: ["VitreousTensor", "VitreousModel", "CBLAS"]),
+        .target(name: "VitreousC", dependencies: ["VitreousTensor", "VitreousModel", "VitreousImage", "VitreousRepair"]),
         .executableTarget(
             name: "vitreous",
             dependencies: [
@@ -54,6 +57,8 @@ let package = Package(
         .testTarget(name: "VitreousTensorTests", dependencies: ["VitreousTensor"]),
         .testTarget(name: "VitreousImageTests", dependencies: ["VitreousImage"]),
         .testTarget(name: "VitreousRepairTests", dependencies: ["VitreousRepair", "VitreousModel"]),
+        .testTarget(name: "VitreousCTests",
+                    dependencies: ["VitreousC", "VitreousTensor", "VitreousModel", "VitreousImage", "VitreousRepair"]),
         // Runs the built `vitreous` executable; depending on it makes SwiftPM build it first.
         .testTarget(name: "VitreousCLITests", dependencies: ["vitreous", "VitreousModel", "VitreousImage"]),
         .testTarget(
