@@ -23,6 +23,8 @@ let package = Package(
         .systemLibrary(name: "CCLBlast", path: "Sources/CCLBlast"),
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
         .systemLibrary(name: "CPNG", path: "Sources/CPNG"),
+        // include/vitreous.h as a module: the C API's tests call it through the header.
+        .systemLibrary(name: "CVitreous", path: "include"),
 
         .target(
             name: "VitreousTensor",
@@ -57,8 +59,9 @@ let package = Package(
         .testTarget(name: "VitreousTensorTests", dependencies: ["VitreousTensor"]),
         .testTarget(name: "VitreousImageTests", dependencies: ["VitreousImage"]),
         .testTarget(name: "VitreousRepairTests", dependencies: ["VitreousRepair", "VitreousModel"]),
-        .testTarget(name: "VitreousCTests",
-                    dependencies: ["VitreousC", "VitreousTensor", "VitreousModel", "VitreousImage", "VitreousRepair"]),
+        // Imports CVitreous (the header) and links VitreousC (the functions it declares) without importing it.
+        .testTarget(name: "VitreousCTests", dependencies: ["CVitreous", "VitreousC", "VitreousTensor", "VitreousModel",
+                                                           "VitreousImage", "VitreousRepair"]),
         // Runs the built `vitreous` executable; depending on it makes SwiftPM build it first.
         .testTarget(name: "VitreousCLITests", dependencies: ["vitreous", "VitreousModel", "VitreousImage"]),
         .testTarget(

@@ -17,7 +17,7 @@
  *    handle, or a handle of the other kind. Handles are not reused while the process lives.
  *  - Buffers are owned by the caller. A read call takes the buffer's capacity in elements (not bytes unless
  *    stated) and fails with VITREOUS_ERROR_BUFFER_SIZE when it is smaller than needed; a larger buffer is
- *    fine and its tail is left untouched. vitreous_result_info() gives every size in advance.
+ *    fine and its tail is left untouched. vitreous_result_get_info() gives every size in advance.
  *  - Thread safety: every function may be called from any thread. A model may encode on several threads at
  *    once; freeing a handle while another thread uses it is safe (the object lives until that call ends).
  *  - Strings are UTF-8 and NUL-terminated.
@@ -159,7 +159,7 @@ vitreous_status vitreous_model_load(const char *path, int32_t device, vitreous_m
 vitreous_status vitreous_model_create_demo(int32_t device, vitreous_model **model);
 
 /** Writes the model's configuration to *info. Errors: NULL_POINTER, INVALID_HANDLE. */
-vitreous_status vitreous_model_info(const vitreous_model *model, vitreous_model_info *info);
+vitreous_status vitreous_model_get_info(const vitreous_model *model, vitreous_model_info *info);
 
 /** Frees a model. NULL is accepted and does nothing (as free(NULL)). Results made with it stay valid.
  *  Errors: INVALID_HANDLE (already freed, or not a model). */
@@ -196,7 +196,7 @@ vitreous_status vitreous_encode_float(const vitreous_model *model, const float *
  * than the size given; NULL_POINTER for a NULL buffer, INVALID_HANDLE for a bad result. */
 
 /** Writes the result's sizes to *info. Errors: NULL_POINTER, INVALID_HANDLE. */
-vitreous_status vitreous_result_info(const vitreous_result *result, vitreous_result_info *info);
+vitreous_status vitreous_result_get_info(const vitreous_result *result, vitreous_result_info *info);
 
 /** The CLS token after the final layer norm: hidden_size floats. */
 vitreous_status vitreous_result_cls(const vitreous_result *result, float *out, size_t count);

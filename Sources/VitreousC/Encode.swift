@@ -147,11 +147,11 @@ public func vitreous_encode_float(_ model: OpaquePointer?, _ values: UnsafePoint
 
 // MARK: - Results
 
-/// `vitreous_status vitreous_result_info(const vitreous_result *, vitreous_result_info *info)`. The C struct
+/// `vitreous_status vitreous_result_get_info(const vitreous_result *, vitreous_result_info *info)`. The C struct
 /// is eight `int32_t` fields in this order.
-@_cdecl("vitreous_result_info")
-public func vitreous_result_info(_ result: OpaquePointer?, _ info: UnsafeMutableRawPointer?) -> Int32 {
-    let function = "vitreous_result_info"
+@_cdecl("vitreous_result_get_info")
+public func vitreous_result_get_info(_ result: OpaquePointer?, _ info: UnsafeMutableRawPointer?) -> Int32 {
+    let function = "vitreous_result_get_info"
     return entry(function) {
         let object = try HandleRegistry.shared.result(result, function)
         let info = try required(info, function, "info")

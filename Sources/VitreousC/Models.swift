@@ -126,11 +126,11 @@ public func vitreous_model_create_demo(_ device: Int32, _ model: UnsafeMutablePo
     }
 }
 
-/// `vitreous_status vitreous_model_info(const vitreous_model *, vitreous_model_info *info)`. The C struct is
+/// `vitreous_status vitreous_model_get_info(const vitreous_model *, vitreous_model_info *info)`. The C struct is
 /// eight `int32_t` fields in this order, so it is filled as an array.
-@_cdecl("vitreous_model_info")
-public func vitreous_model_info(_ model: OpaquePointer?, _ info: UnsafeMutableRawPointer?) -> Int32 {
-    let function = "vitreous_model_info"
+@_cdecl("vitreous_model_get_info")
+public func vitreous_model_get_info(_ model: OpaquePointer?, _ info: UnsafeMutableRawPointer?) -> Int32 {
+    let function = "vitreous_model_get_info"
     return entry(function) {
         let object = try HandleRegistry.shared.model(model, function)
         let info = try required(info, function, "info")

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import VitreousC
+import CVitreous
 import VitreousImage
 import VitreousModel
 import VitreousRepair
@@ -12,18 +12,18 @@ struct CAPITests {
     @Test("devices: the CPU first, then every OpenCL device, each with a name")
     func devices() throws {
         var count: Int32 = 0
-        #expect(Outcome(vitreous_device_count(&count)).status == .ok)
+        #expect(Outcome(vitreous_device_count(&count)).status == VITREOUS_OK)
         #expect(Int(count) == Device.all.count)
         if runningInCI { #expect(count >= 2, "CI needs an OpenCL device (PoCL): \(Device.openCLProblem ?? "")") }
         var buffer = [CChar](repeating: 0x7F, count: 256)
         for index in -1..<count {
             let outcome = Outcome(vitreous_device_name(index, &buffer, buffer.count))
-            #expect(outcome.status == .ok && outcome.message.isEmpty, "\(outcome)")
+            #expect(outcome.status == VITREOUS_OK && outcome.message.isEmpty, "\(outcome)")
             let name = buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
             #expect(index == 0 ? name == "cpu" : !name.isEmpty, "\(index): \(name)")
         }
         var fallback: Int32 = -5
-        #expect(Outcome(vitreous_default_device(&fallback)).status == .ok)
+        #expect(Outcome(vitreous_default_device(&fallback)).status == VITREOUS_OK)
         let expected: Int32
         switch Device.default {
         case .cpu: expected = 0
@@ -36,13 +36,13 @@ struct CAPITests {
     @Test("the demo model and image encode as ViTEncoder does, on every backend", arguments: deviceIndices)
     func demoMatchesSwift(deviceIndex: Int32) throws {
         let model = try CModel(demoOn: deviceIndex)
-        var info = [Int32](repeating: 0, count: 8)
-        _ = info.withUnsafeMutableBytes { vitreous_model_info(model.handle, $0.baseAddress) }
-        #expect(info == [64, 6, 4, 14, 0, 256, 224, deviceIndex])
+        var info = vitreous_model_info()
+        #expect(vitreous_model_get_info(model.handle, &info) == VITREOUS_OK)
+        #expect(fields(info) == [64, 6, 4, 14, 0, 256, 224, Int(deviceIndex)])
 
         let image = try demoImage()
         let result = try model.encode(rgb8: image.pixels, width: image.width, height: image.height)
-        let fields = try result.info()
+        let fields = fields(try result.info())
         #expect(fields == [64, 16, 16, 257, 1, 7, 4, 1])
         let (d, gh, gw, t, layers, heads) = (fields[0], fields[1], fields[2], fields[3], fields[5], fields[6])
 
@@ -73,17 +73,17 @@ struct CAPITests {
         // Detection: the four flat cells of the demo image, and nothing before block 2 plants them.
         var mask = [UInt8](repeating: 9, count: gh * gw)
         var flagged: Int32 = -1
-        #expect(Outcome(vitreous_detect_artifacts(result.handle, -1, &mask, mask.count, &flagged)).status == .ok)
+        #expect(Outcome(vitreous_detect_artifacts(result.handle, -1, &mask, mask.count, &flagged)).status == VITREOUS_OK)
         let planted = PlantedArtifacts.Layout.isolated.backgroundCells.map { $0.row * gw + $0.column }.sorted()
         #expect(flagged == 4)
         #expect(mask.indices.filter { mask[$0] == 1 } == planted)
         #expect(mask.allSatisfy { $0 <= 1 })
-        #expect(Outcome(vitreous_detect_artifacts(result.handle, 0, nil, 0, &flagged)).status == .ok)
+        #expect(Outcome(vitreous_detect_artifacts(result.handle, 0, nil, 0, &flagged)).status == VITREOUS_OK)
         #expect(flagged == 0)
 
         // Inpainting: as `vitreous repair --method inpaint` does it.
         var repaired = [Float](repeating: .nan, count: gh * gw * d)
-        #expect(Outcome(vitreous_repair_inpaint(result.handle, &repaired, repaired.count, &flagged)).status == .ok)
+        #expect(Outcome(vitreous_repair_inpaint(result.handle, &repaired, repaired.count, &flagged)).status == VITREOUS_OK)
         #expect(flagged == 4)
         let expected = try Inpainting.apply(.neighbourMean, tokens: try swift.patches.toArray(),
                                             grid: try PatchGrid(height: gh, width: gw), dimension: d,
@@ -102,9 +102,9 @@ struct CAPITests {
         try Data(#"{"num_attention_heads": 4}"#.utf8).write(to: folder.appendingPathComponent("config.json"))
 
         let loaded = try CModel(path: url.path, device: 0)
-        var info = [Int32](repeating: 0, count: 8)
-        _ = info.withUnsafeMutableBytes { vitreous_model_info(loaded.handle, $0.baseAddress) }
-        #expect(info == [64, 6, 4, 14, 0, 256, 224, 0])
+        var info = vitreous_model_info()
+        #expect(vitreous_model_get_info(loaded.handle, &info) == VITREOUS_OK)
+        #expect(fields(info) == [64, 6, 4, 14, 0, 256, 224, 0])
         let demo = try CModel(demoOn: 0)
         let image = try demoImage()
         let a = try loaded.encode(rgb8: image.pixels, width: image.width, height: image.height)
@@ -136,15 +136,15 @@ struct CAPITests {
         let strided = try model.encode(rgb8: padded, width: 224, height: 224, stride: 700, flags: 0)
         let cls = { (r: CResult) in try r.read(64) { vitreous_result_cls(r.handle, $0, $1) } }
         #expect(try cls(strided) == cls(packed))
-        #expect(try packed.info()[5...7] == [0, 4, 0])
+        #expect(fields(try packed.info())[5...7] == [0, 4, 0])
 
         // 230×220 is no multiple of 14: rejected as is, 224×224 (a 16×16 grid) with VITREOUS_ENCODE_RESIZE.
         let odd = [UInt8](repeating: 100, count: 230 * 220 * 3)
         var result: OpaquePointer?
         let rejected = Outcome(vitreous_encode_rgb8(model.handle, odd, odd.count, 230, 220, 0, 0, &result))
-        #expect(rejected.status == .invalidArgument && rejected.message.contains("VITREOUS_ENCODE_RESIZE"))
+        #expect(rejected.status == VITREOUS_ERROR_INVALID_ARGUMENT && rejected.message.contains("VITREOUS_ENCODE_RESIZE"))
         let resized = try model.encode(rgb8: odd, width: 230, height: 220, flags: 4)
-        #expect(try resized.info()[1...2] == [16, 16])
+        #expect(fields(try resized.info())[1...2] == [16, 16])
     }
 
     @Test("messages are per thread, and a model encodes on several threads at once")
@@ -152,7 +152,7 @@ struct CAPITests {
         let model = try CModel(demoOn: 0)
         let image = try demoImage()
         let failed = Outcome(vitreous_result_free(OpaquePointer(bitPattern: 0x10)))
-        #expect(failed.status == .invalidHandle && failed.message.hasPrefix("vitreous_result_free"), "\(failed)")
+        #expect(failed.status == VITREOUS_ERROR_INVALID_HANDLE && failed.message.hasPrefix("vitreous_result_free"), "\(failed)")
 
         let otherThreadMessage = Locked<String?>(nil)
         let clsValues = Locked<[[Float]]>([])
@@ -164,8 +164,8 @@ struct CAPITests {
         DispatchQueue.concurrentPerform(iterations: 3) { _ in
             var result: OpaquePointer?
             var values = [Float](repeating: 0, count: 64)
-            if vitreous_encode_rgb8(model.handle, image.pixels, image.pixels.count, 224, 224, 0, 0, &result) == 0,
-               vitreous_result_cls(result, &values, 64) == 0 {
+            if vitreous_encode_rgb8(model.handle, image.pixels, image.pixels.count, 224, 224, 0, 0, &result) == VITREOUS_OK,
+               vitreous_result_cls(result, &values, 64) == VITREOUS_OK {
                 clsValues.withLock { $0.append(values) }
             }
             _ = vitreous_result_free(result)

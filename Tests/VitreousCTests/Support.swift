@@ -1,26 +1,36 @@
 import Foundation
-import VitreousC
+import CVitreous
 import VitreousImage
 import VitreousModel
 import VitreousTensor
 
 /// The outcome of one C call: its status and the thread's message right after it.
 struct Outcome: CustomStringConvertible {
-    let status: VitreousStatus?
+    let status: vitreous_status
     let message: String
 
-    init(_ raw: Int32) {
-        status = VitreousStatus(rawValue: raw)
+    init(_ status: vitreous_status) {
+        self.status = status
         message = vitreous_last_error().map { String(cString: $0) } ?? "<NULL>"
     }
 
-    var description: String { "\(status.map { "\($0)" } ?? "unknown status") — \"\(message)\"" }
+    var description: String { "\(name(of: status)) — \"\(message)\"" }
+}
+
+/// The header's name of a status code.
+func name(of status: vitreous_status) -> String {
+    vitreous_status_name(status).map { String(cString: $0) } ?? "<NULL>"
+}
+
+/// An info struct's eight int32_t fields as an array, in declaration order.
+func fields<Info>(_ info: Info) -> [Int] {
+    withUnsafeBytes(of: info) { Array($0.bindMemory(to: Int32.self)).map(Int.init) }
 }
 
 /// C device indices: the CPU and each OpenCL device present.
 var deviceIndices: [Int32] {
     var count: Int32 = 0
-    guard vitreous_device_count(&count) == VitreousStatus.ok.rawValue else { return [0] }
+    guard vitreous_device_count(&count) == VITREOUS_OK else { return [0] }
     return Array(0..<count)
 }
 
@@ -36,14 +46,14 @@ final class CModel: @unchecked Sendable {
     init(demoOn device: Int32) throws {
         var handle: OpaquePointer?
         let outcome = Outcome(vitreous_model_create_demo(device, &handle))
-        guard outcome.status == .ok, handle != nil else { throw TestFailure("create_demo: \(outcome)") }
+        guard outcome.status == VITREOUS_OK, handle != nil else { throw TestFailure("create_demo: \(outcome)") }
         self.handle = handle
     }
 
     init(path: String, device: Int32) throws {
         var handle: OpaquePointer?
         let outcome = Outcome(vitreous_model_load(path, device, &handle))
-        guard outcome.status == .ok, handle != nil else { throw TestFailure("model_load: \(outcome)") }
+        guard outcome.status == VITREOUS_OK, handle != nil else { throw TestFailure("model_load: \(outcome)") }
         self.handle = handle
     }
 
@@ -53,7 +63,7 @@ final class CModel: @unchecked Sendable {
                 flags: UInt32 = 3) throws -> CResult {
         var result: OpaquePointer?
         let outcome = Outcome(vitreous_encode_rgb8(handle, pixels, pixels.count, width, height, stride, flags, &result))
-        guard outcome.status == .ok, result != nil else { throw TestFailure("encode_rgb8: \(outcome)") }
+        guard outcome.status == VITREOUS_OK, result != nil else { throw TestFailure("encode_rgb8: \(outcome)") }
         return CResult(result)
     }
 
@@ -61,7 +71,7 @@ final class CModel: @unchecked Sendable {
                 flags: UInt32 = 3) throws -> CResult {
         var result: OpaquePointer?
         let outcome = Outcome(vitreous_encode_float(handle, values, values.count, width, height, layout, flags, &result))
-        guard outcome.status == .ok, result != nil else { throw TestFailure("encode_float: \(outcome)") }
+        guard outcome.status == VITREOUS_OK, result != nil else { throw TestFailure("encode_float: \(outcome)") }
         return CResult(result)
     }
 }
@@ -73,18 +83,17 @@ final class CResult: @unchecked Sendable {
     init(_ handle: OpaquePointer?) { self.handle = handle }
     deinit { _ = vitreous_result_free(handle) }
 
-    /// hidden, gh, gw, tokens, firstPatch, layers, heads, hasAttention.
-    func info() throws -> [Int] {
-        var fields = [Int32](repeating: -7, count: 8)
-        let outcome = fields.withUnsafeMutableBytes { Outcome(vitreous_result_info(handle, $0.baseAddress)) }
-        guard outcome.status == .ok else { throw TestFailure("result_info: \(outcome)") }
-        return fields.map(Int.init)
+    func info() throws -> vitreous_result_info {
+        var info = vitreous_result_info()
+        let outcome = Outcome(vitreous_result_get_info(handle, &info))
+        guard outcome.status == VITREOUS_OK else { throw TestFailure("result_info: \(outcome)") }
+        return info
     }
 
-    func read(_ count: Int, _ call: (UnsafeMutablePointer<Float>?, Int) -> Int32) throws -> [Float] {
+    func read(_ count: Int, _ call: (UnsafeMutablePointer<Float>?, Int) -> vitreous_status) throws -> [Float] {
         var out = [Float](repeating: .nan, count: count)
         let outcome = out.withUnsafeMutableBufferPointer { Outcome(call($0.baseAddress, count)) }
-        guard outcome.status == .ok else { throw TestFailure("read: \(outcome)") }
+        guard outcome.status == VITREOUS_OK else { throw TestFailure("read: \(outcome)") }
         return out
     }
 }
@@ -92,10 +101,10 @@ final class CResult: @unchecked Sendable {
 /// The `vitreous demo` image from the C API.
 func demoImage() throws -> (pixels: [UInt8], width: Int32, height: Int32) {
     var (width, height): (Int32, Int32) = (0, 0)
-    guard vitreous_demo_image_rgb8(nil, 0, &width, &height) == 0 else { throw TestFailure("demo image size") }
+    guard vitreous_demo_image_rgb8(nil, 0, &width, &height) == VITREOUS_OK else { throw TestFailure("demo image size") }
     var pixels = [UInt8](repeating: 0, count: Int(width * height * 3))
     let outcome = Outcome(vitreous_demo_image_rgb8(&pixels, pixels.count, &width, &height))
-    guard outcome.status == .ok else { throw TestFailure("demo image: \(outcome)") }
+    guard outcome.status == VITREOUS_OK else { throw TestFailure("demo image: \(outcome)") }
     return (pixels, width, height)
 }
 
