@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs a CMake build (default: build/) into a temporary prefix and builds the C example against that
 # install only, twice: with its own CMakeLists.txt (find_package(Vitreous)) and with plain cc + pkg-config.
-# Each build must run and find the demo's four artifact tokens.
+# Each build must run and find the demo's four artifact tokens. Last, a Swift program against the installed
+# Swift modules and static libraries.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
@@ -33,3 +34,19 @@ export PKG_CONFIG_PATH=$prefix/lib/pkgconfig
 cc -std=c99 -Wall -Wextra -pedantic -Werror Examples/c/vitreous-example.c $(pkg-config --cflags --libs vitreous) -lm \
     -o "$work/vitreous-example-pc"
 check "C example (cc + pkg-config)" "$work/vitreous-example-pc"
+
+# A Swift program against the installed static libraries and modules, with the same compiler.
+mkdir -p "$work/swift"
+cat > "$work/swift/main.swift" <<'SWIFT'
+import VitreousModel
+import VitreousTensor
+let weights = try PlantedArtifacts.weights(variant: .planted, seed: 0).tensors(on: .cpu)
+print("Swift program: the demo model has D \(weights.config.hiddenSize) on \(weights.device)")
+SWIFT
+modules=()
+for module in COpenCL CCLBlast CBLAS CPNG; do modules+=(-I "$prefix/include/vitreous/$module"); done
+# shellcheck disable=SC2046
+swiftc "$work/swift/main.swift" -o "$work/swift/program" -I "$prefix/lib/swift/vitreous" \
+    -I "$prefix/lib/swift_static/linux" "${modules[@]}" $(pkg-config --cflags-only-I openblas) \
+    -L "$prefix/lib" -lVitreousModel -lVitreousTensor -lLogging $(pkg-config --libs OpenCL clblast openblas)
+"$work/swift/program"
