@@ -4,11 +4,12 @@
  * in the last block's output.
  *
  *   cc vitreous-example.c $(pkg-config --cflags --libs vitreous) -lm -o vitreous-example
- *   ./vitreous-example [MODEL.safetensors] [DEVICE]      (DEVICE: -1 default, 0 cpu, k opencl:k-1)
+ *   ./vitreous-example [MODEL.safetensors|demo] [DEVICE]      (DEVICE: -1 default, 0 cpu, k opencl:k-1)
  */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <vitreous.h>
 
@@ -37,7 +38,7 @@ int main(int argc, char **argv) {
     int32_t i;
 
     printf("Vitreous %s\n", vitreous_version());
-    if (argc > 1) {
+    if (argc > 1 && strcmp(argv[1], "demo") != 0) {
         CHECK(vitreous_model_load(argv[1], device, &model));
     } else {
         CHECK(vitreous_model_create_demo(device, &model));

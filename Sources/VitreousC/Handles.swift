@@ -105,8 +105,6 @@ final class HandleRegistry: @unchecked Sendable {  // `objects` and `next` only 
         }
     }
 
-    var liveCount: Int { lock.withLock { objects.count } }
-
     private func number(_ handle: OpaquePointer?) -> UInt {
         UInt(bitPattern: handle.map { Int(bitPattern: UnsafeRawPointer($0)) } ?? 0)
     }
