@@ -50,3 +50,11 @@ swiftc "$work/swift/main.swift" -o "$work/swift/program" -I "$prefix/lib/swift/v
     -I "$prefix/lib/swift_static/linux" "${modules[@]}" $(pkg-config --cflags-only-I openblas) \
     -L "$prefix/lib" -lVitreousModel -lVitreousTensor -lLogging $(pkg-config --libs OpenCL clblast openblas)
 "$work/swift/program"
+
+# The installed header in C++.
+printf '#include <vitreous.h>\nint main() { vitreous_model *m = nullptr; return vitreous_model_free(m); }\n' \
+    > "$work/header.cpp"
+# shellcheck disable=SC2046
+c++ -std=c++11 -Wall -Wextra -pedantic -Werror "$work/header.cpp" $(pkg-config --cflags --libs vitreous) -o "$work/header"
+"$work/header"
+echo "C++: the installed header compiles and links"

@@ -10,7 +10,8 @@
  *    written to output buffers except where stated, output handles are set to NULL, and
  *    vitreous_last_error() describes the failure. No call aborts the process on bad input: NULL pointers,
  *    buffers that are too small, sizes that overflow, freed or made-up handles and unknown devices are all
- *    reported as status codes.
+ *    reported as status codes. What C cannot tell the library is trusted: that a buffer really holds the
+ *    count or size passed with it.
  *  - Handles (vitreous_model, vitreous_result) are opaque and owned by the caller from the call that creates
  *    them until the matching *_free call. They are never dereferenced by the library: a freed handle passed
  *    again gives VITREOUS_ERROR_INVALID_HANDLE (so does freeing it twice), as does a pointer that was never a
@@ -168,7 +169,7 @@ vitreous_status vitreous_model_free(vitreous_model *model);
 /** Writes the `vitreous demo` image — 224 x 224 RGB8, textured noise with four flat patches where the demo
  *  model forms artifact tokens — to pixels (rows top to bottom, 3 bytes per pixel, no padding) and its size
  *  to *width and *height. capacity: bytes available, at least 224 * 224 * 3. With pixels NULL and capacity 0
- *  only the size is written. Errors: NULL_POINTER, BUFFER_SIZE. */
+ *  only the size is written (it is written on BUFFER_SIZE too). Errors: NULL_POINTER, BUFFER_SIZE. */
 vitreous_status vitreous_demo_image_rgb8(uint8_t *pixels, size_t capacity, int32_t *width, int32_t *height);
 
 /* ---- Encoding ------------------------------------------------------------------------------------- */

@@ -340,6 +340,8 @@ struct BadInputTests {
             exported.formUnion(text.matches(of: /@_cdecl\("([a-z0-9_]+)"\)/).map { String($0.output.1) })
         }
         #expect(declared == exported)
+        let version = String(cString: vitreous_version())
+        #expect(header.contains("#define VITREOUS_VERSION_STRING \"\(version)\""), "\(version)")
         for number in 0...11 {
             let name = name(of: vitreous_status(rawValue: .init(number)))
             #expect(name != "VITREOUS_ERROR_UNKNOWN" && header.contains("\(name) = \(number),")
