@@ -8,6 +8,8 @@ let package = Package(
         .library(name: "VitreousImage", targets: ["VitreousImage"]),
         .library(name: "VitreousModel", targets: ["VitreousModel"]),
         .library(name: "VitreousRepair", targets: ["VitreousRepair"]),
+        // The C API (include/vitreous.h). CMake builds it as the shared libvitreous.so for C and C++ programs.
+        .library(name: "VitreousC", targets: ["VitreousC"]),
         .executable(name: "vitreous", targets: ["vitreous"]),
         .executable(name: "vitreous-bench", targets: ["vitreous-bench"]),
     ],
@@ -21,6 +23,8 @@ let package = Package(
         .systemLibrary(name: "CCLBlast", path: "Sources/CCLBlast"),
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
         .systemLibrary(name: "CPNG", path: "Sources/CPNG"),
+        // include/vitreous.h as a module: the C API's tests call it through the header.
+        .systemLibrary(name: "CVitreous", path: "include"),
 
         .target(
             name: "VitreousTensor",
@@ -32,6 +36,7 @@ let package = Package(
         .target(name: "VitreousImage", dependencies: ["VitreousTensor", "CPNG"]),
         .target(name: "VitreousModel", dependencies: ["VitreousTensor"]),
         .target(name: "VitreousRepair", dependencies: ["VitreousTensor", "VitreousModel", "CBLAS"]),
+        .target(name: "VitreousC", dependencies: ["VitreousTensor", "VitreousModel", "VitreousImage", "VitreousRepair"]),
         .executableTarget(
             name: "vitreous",
             dependencies: [
@@ -54,6 +59,9 @@ let package = Package(
         .testTarget(name: "VitreousTensorTests", dependencies: ["VitreousTensor"]),
         .testTarget(name: "VitreousImageTests", dependencies: ["VitreousImage"]),
         .testTarget(name: "VitreousRepairTests", dependencies: ["VitreousRepair", "VitreousModel"]),
+        // Imports CVitreous (the header) and links VitreousC (the functions it declares) without importing it.
+        .testTarget(name: "VitreousCTests", dependencies: ["CVitreous", "VitreousC", "VitreousTensor", "VitreousModel",
+                                                           "VitreousImage", "VitreousRepair"]),
         // Runs the built `vitreous` executable; depending on it makes SwiftPM build it first.
         .testTarget(name: "VitreousCLITests",
                     dependencies: ["vitreous", "VitreousModel", "VitreousImage", "VitreousTensor"]),

@@ -1,0 +1,247 @@
+/*
+ * vitreous.h — the C API of Vitreous: DINOv2 Vision Transformers on OpenCL or the CPU, with per-layer
+ * token norms, CLS attention and repair of high-norm artifact tokens.
+ *
+ * C99. Link with -lvitreous (pkg-config: vitreous; CMake: find_package(Vitreous), target Vitreous::vitreous).
+ *
+ * Conventions, true of every function below unless it says otherwise:
+ *
+ *  - Every function returns a vitreous_status. VITREOUS_OK (0) is success; on any other value nothing was
+ *    written to output buffers except where stated, output handles are set to NULL, and
+ *    vitreous_last_error() describes the failure. No call aborts the process on bad input: NULL pointers,
+ *    buffers that are too small, sizes that overflow, freed or made-up handles and unknown devices are all
+ *    reported as status codes. What C cannot tell the library is trusted: that a buffer really holds the
+ *    count or size passed with it.
+ *  - Handles (vitreous_model, vitreous_result) are opaque and owned by the caller from the call that creates
+ *    them until the matching *_free call. They are never dereferenced by the library: a freed handle passed
+ *    again gives VITREOUS_ERROR_INVALID_HANDLE (so does freeing it twice), as does a pointer that was never a
+ *    handle, or a handle of the other kind. Handles are not reused while the process lives.
+ *  - Buffers are owned by the caller. A read call takes the buffer's capacity in elements (not bytes unless
+ *    stated) and fails with VITREOUS_ERROR_BUFFER_SIZE when it is smaller than needed; a larger buffer is
+ *    fine and its tail is left untouched. vitreous_result_get_info() gives every size in advance.
+ *  - Thread safety: every function may be called from any thread. A model may encode on several threads at
+ *    once; freeing a handle while another thread uses it is safe (the object lives until that call ends).
+ *  - Strings are UTF-8 and NUL-terminated.
+ */
+#ifndef VITREOUS_H
+#define VITREOUS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** The version of the library this header belongs to; vitreous_version() gives the linked one. */
+#define VITREOUS_VERSION_STRING "0.1.0"
+
+/** Status codes. The numbers are part of the ABI. */
+typedef enum vitreous_status {
+    VITREOUS_OK = 0,
+    /** An argument is out of range: a size of zero, unknown flag bits, a layer that does not exist, an image
+     *  side that is not a multiple of the patch size without VITREOUS_ENCODE_RESIZE, a NaN input value. */
+    VITREOUS_ERROR_INVALID_ARGUMENT = 1,
+    /** A required pointer is NULL. */
+    VITREOUS_ERROR_NULL_POINTER = 2,
+    /** A caller's buffer is smaller than the call needs (or its size is not a size). */
+    VITREOUS_ERROR_BUFFER_SIZE = 3,
+    /** A handle that is freed, of the wrong kind, or not a handle at all. */
+    VITREOUS_ERROR_INVALID_HANDLE = 4,
+    /** A device index outside -1 ... vitreous_device_count() - 1, or a device that cannot be started. */
+    VITREOUS_ERROR_UNKNOWN_DEVICE = 5,
+    /** A file that cannot be opened, mapped or read. */
+    VITREOUS_ERROR_IO = 6,
+    /** A file that is not a DINOv2 checkpoint Vitreous can load (bad safetensors, unknown keys, shapes). */
+    VITREOUS_ERROR_MODEL = 7,
+    /** An image that cannot be used (too large, cannot be resized). */
+    VITREOUS_ERROR_IMAGE = 8,
+    /** An OpenCL or CLBlast call failed, or a kernel did not compile; the message has the OpenCL status. */
+    VITREOUS_ERROR_BACKEND = 9,
+    /** Host or device memory ran out. */
+    VITREOUS_ERROR_OUT_OF_MEMORY = 10,
+    /** Anything else; the message says what. Please report it. */
+    VITREOUS_ERROR_INTERNAL = 11
+} vitreous_status;
+
+/** An encoder with its weights on one device. Create with vitreous_model_load() or
+ *  vitreous_model_create_demo(); free with vitreous_model_free(). */
+typedef struct vitreous_model vitreous_model;
+
+/** The output of one encoded image, held on the host. Independent of its model: it may outlive it.
+ *  Free with vitreous_result_free(). */
+typedef struct vitreous_result vitreous_result;
+
+/** A model's configuration (eight int32_t, in this order). */
+typedef struct vitreous_model_info {
+    int32_t hidden_size;      /**< D: channels per token (384 for ViT-S/14). */
+    int32_t depth;            /**< transformer blocks. */
+    int32_t heads;            /**< attention heads. */
+    int32_t patch_size;       /**< pixels per patch side (14 for DINOv2). */
+    int32_t register_count;   /**< trained register tokens (0 or 4 for DINOv2). */
+    int32_t mlp_hidden_size;  /**< MLP hidden units per block. */
+    int32_t native_image_size;/**< side in pixels of the grid the position embeddings were trained for. */
+    int32_t device;           /**< the device index the weights live on (never -1). */
+} vitreous_model_info;
+
+/** An encoded image's sizes (eight int32_t, in this order). Tokens are ordered CLS, registers, patches. */
+typedef struct vitreous_result_info {
+    int32_t hidden_size;      /**< D. */
+    int32_t grid_height;      /**< patch rows, gh = image height / patch size. */
+    int32_t grid_width;       /**< patch columns, gw. */
+    int32_t token_count;      /**< T = 1 + registers + gh * gw. */
+    int32_t first_patch;      /**< index of the first patch token, 1 + registers. */
+    int32_t layer_count;      /**< layers with token norms (depth + 1), or 0 without VITREOUS_ENCODE_TOKEN_NORMS. */
+    int32_t heads;            /**< attention heads (rows of the CLS attention). */
+    int32_t has_cls_attention;/**< 1 when encoded with VITREOUS_ENCODE_CLS_ATTENTION, else 0. */
+} vitreous_result_info;
+
+/* Flags of vitreous_encode_rgb8() and vitreous_encode_float(); combine with |. 0 gives tokens only. */
+/** Keep every layer's token norms (needed by the detection and repair calls). Cheap: one fused kernel. */
+#define VITREOUS_ENCODE_TOKEN_NORMS 1u
+/** Keep the last block's CLS attention, per head. */
+#define VITREOUS_ENCODE_CLS_ATTENTION 2u
+/** Resize each side to the nearest multiple of the patch size (bicubic, antialiased), as `vitreous encode
+ *  --size auto`. Without it each side must already be a multiple of the patch size. */
+#define VITREOUS_ENCODE_RESIZE 4u
+
+/* Layouts of vitreous_encode_float(). */
+/** height x width x 3 floats, RGB in [0, 1] (sRGB, as 8-bit values / 255), rows top to bottom: an image,
+ *  preprocessed exactly as vitreous_encode_rgb8() does (optional resize, ImageNet mean/std). */
+#define VITREOUS_LAYOUT_HWC_RGB 0
+/** 3 x height x width floats (planes R, G, B), already normalised with ImageNet mean (0.485, 0.456, 0.406)
+ *  and std (0.229, 0.224, 0.225): the encoder's input as is. Sides must be multiples of the patch size;
+ *  VITREOUS_ENCODE_RESIZE is rejected. */
+#define VITREOUS_LAYOUT_CHW_NORMALISED 1
+
+/* ---- The library ---------------------------------------------------------------------------------- */
+
+/** The linked library's version, e.g. "0.1.0". A static string; never NULL, never freed. */
+const char *vitreous_version(void);
+
+/** The message of the last call made on this thread: "" after a success, else what went wrong and which
+ *  function said so. Never NULL. The string belongs to the library and stays valid until this thread makes
+ *  its next Vitreous call; copy it to keep it. */
+const char *vitreous_last_error(void);
+
+/** The name of a status code ("VITREOUS_ERROR_BUFFER_SIZE"), or "VITREOUS_ERROR_UNKNOWN" for a number that
+ *  is not one. A static string; never NULL. Does not change vitreous_last_error(). */
+const char *vitreous_status_name(vitreous_status status);
+
+/* ---- Devices -------------------------------------------------------------------------------------- *
+ * Device indices: 0 is the CPU backend (OpenBLAS and vectorised Swift), 1 ... count - 1 are the OpenCL
+ * devices of every platform in driver order (OpenCL device k has index k + 1), and -1 asks for the default
+ * (the first OpenCL GPU or accelerator, else the CPU backend; VITREOUS_DEVICE=cpu|opencl|opencl:N overrides). */
+
+/** Writes the number of devices (at least 1: the CPU) to *count. Errors: NULL_POINTER. */
+vitreous_status vitreous_device_count(int32_t *count);
+
+/** Writes the default device's index (never -1) to *index. Errors: NULL_POINTER. */
+vitreous_status vitreous_default_device(int32_t *index);
+
+/** Writes device `index`'s name ("cpu", or "opencl:0 NAME (KIND, PLATFORM)") to buffer as a NUL-terminated
+ *  string of at most 256 bytes. capacity: bytes available in buffer; 256 always suffice.
+ *  Errors: UNKNOWN_DEVICE (index -1 is accepted and names the default), NULL_POINTER, BUFFER_SIZE. */
+vitreous_status vitreous_device_name(int32_t index, char *buffer, size_t capacity);
+
+/* ---- Models --------------------------------------------------------------------------------------- */
+
+/** Loads a DINOv2-family checkpoint (.safetensors: Hugging Face Dinov2Model / Dinov2WithRegistersModel or
+ *  original facebookresearch keys; layout and configuration inferred, config.json beside it read for the
+ *  head count) onto device `device` (-1: default). On success *model is a new handle owned by the caller.
+ *  Errors: NULL_POINTER (path, model), INVALID_ARGUMENT (empty path), UNKNOWN_DEVICE, IO (missing or
+ *  unreadable file), MODEL (not a checkpoint Vitreous understands), BACKEND, OUT_OF_MEMORY. */
+vitreous_status vitreous_model_load(const char *path, int32_t device, vitreous_model **model);
+
+/** Creates the model of `vitreous demo`: a small DINOv2-style ViT (D 64, 6 blocks, 4 heads, patch 14) with
+ *  seeded weights and a planted artifact mechanism (a register neuron in block 2 fires on flat patches).
+ *  Needs no files. On success *model is a new handle owned by the caller.
+ *  Errors: NULL_POINTER, UNKNOWN_DEVICE, BACKEND, OUT_OF_MEMORY. */
+vitreous_status vitreous_model_create_demo(int32_t device, vitreous_model **model);
+
+/** Writes the model's configuration to *info. Errors: NULL_POINTER, INVALID_HANDLE. */
+vitreous_status vitreous_model_get_info(const vitreous_model *model, vitreous_model_info *info);
+
+/** Frees a model. NULL is accepted and does nothing (as free(NULL)). Results made with it stay valid.
+ *  Errors: INVALID_HANDLE (already freed, or not a model). */
+vitreous_status vitreous_model_free(vitreous_model *model);
+
+/** Writes the `vitreous demo` image — 224 x 224 RGB8, textured noise with four flat patches where the demo
+ *  model forms artifact tokens — to pixels (rows top to bottom, 3 bytes per pixel, no padding) and its size
+ *  to *width and *height. capacity: bytes available, at least 224 * 224 * 3. With pixels NULL and capacity 0
+ *  only the size is written (it is written on BUFFER_SIZE too). Errors: NULL_POINTER, BUFFER_SIZE. */
+vitreous_status vitreous_demo_image_rgb8(uint8_t *pixels, size_t capacity, int32_t *width, int32_t *height);
+
+/* ---- Encoding ------------------------------------------------------------------------------------- */
+
+/** Encodes one 8-bit RGB image. pixels: height rows of width * 3 bytes (R, G, B), each row starting `stride`
+ *  bytes after the previous one (0 means width * 3); size: bytes readable at pixels, at least
+ *  (height - 1) * stride + width * 3. Preprocessing is that of the `vitreous` command: values / 255, resize
+ *  as flags say (see VITREOUS_ENCODE_RESIZE), ImageNet mean/std. On success *result is a new handle owned
+ *  by the caller. At most 100 000 000 pixels.
+ *  Errors: NULL_POINTER, INVALID_HANDLE, INVALID_ARGUMENT (sizes, stride, flags, sides not multiples of the
+ *  patch size), BUFFER_SIZE (size too small), IMAGE, BACKEND, OUT_OF_MEMORY. */
+vitreous_status vitreous_encode_rgb8(const vitreous_model *model, const uint8_t *pixels, size_t size,
+                                     int32_t width, int32_t height, size_t stride, uint32_t flags,
+                                     vitreous_result **result);
+
+/** Encodes one image given as floats in `layout` (VITREOUS_LAYOUT_HWC_RGB or VITREOUS_LAYOUT_CHW_NORMALISED);
+ *  count: floats readable at values, at least width * height * 3. Every value must be finite.
+ *  Errors: as vitreous_encode_rgb8(), and INVALID_ARGUMENT for an unknown layout or a non-finite value. */
+vitreous_status vitreous_encode_float(const vitreous_model *model, const float *values, size_t count,
+                                      int32_t width, int32_t height, int32_t layout, uint32_t flags,
+                                      vitreous_result **result);
+
+/* ---- Reading a result ----------------------------------------------------------------------------- *
+ * Each call copies into a caller buffer of `count` floats and fails with BUFFER_SIZE when count is smaller
+ * than the size given; NULL_POINTER for a NULL buffer, INVALID_HANDLE for a bad result. */
+
+/** Writes the result's sizes to *info. Errors: NULL_POINTER, INVALID_HANDLE. */
+vitreous_status vitreous_result_get_info(const vitreous_result *result, vitreous_result_info *info);
+
+/** The CLS token after the final layer norm: hidden_size floats. */
+vitreous_status vitreous_result_cls(const vitreous_result *result, float *out, size_t count);
+
+/** The patch tokens after the final layer norm on their grid: grid_height * grid_width * hidden_size floats,
+ *  row-major [row][column][channel]. */
+vitreous_status vitreous_result_patches(const vitreous_result *result, float *out, size_t count);
+
+/** Every token after the final layer norm (CLS, registers, patches): token_count * hidden_size floats. */
+vitreous_status vitreous_result_tokens(const vitreous_result *result, float *out, size_t count);
+
+/** The L2 norm of every token in one layer: token_count floats. layer 0 is the embeddings, k (1 ... depth)
+ *  the output of block k, -1 the last block's output. Needs VITREOUS_ENCODE_TOKEN_NORMS (else
+ *  INVALID_ARGUMENT, as for a layer outside -1 ... layer_count - 1). */
+vitreous_status vitreous_result_token_norms(const vitreous_result *result, int32_t layer, float *out, size_t count);
+
+/** The last block's softmax attention of the CLS query: heads * token_count floats, row h is head h and
+ *  sums to 1. Needs VITREOUS_ENCODE_CLS_ATTENTION (else INVALID_ARGUMENT). */
+vitreous_status vitreous_result_cls_attention(const vitreous_result *result, float *out, size_t count);
+
+/** Frees a result. NULL is accepted and does nothing. Errors: INVALID_HANDLE (already freed, or not a result). */
+vitreous_status vitreous_result_free(vitreous_result *result);
+
+/* ---- Artifacts ------------------------------------------------------------------------------------ *
+ * Both calls need a result encoded with VITREOUS_ENCODE_TOKEN_NORMS and use the library's default detector:
+ * on log patch norms, robust z-score (median / MAD) above 3.5 and norm above twice the median. */
+
+/** Flags artifact tokens among the patches of `layer` (as in vitreous_result_token_norms()). Writes the
+ *  number flagged to *flagged_count and, unless mask is NULL with capacity 0, one byte per patch to mask
+ *  (row-major, 1 flagged, 0 not; capacity at least grid_height * grid_width).
+ *  Errors: NULL_POINTER, INVALID_HANDLE, INVALID_ARGUMENT (no token norms, bad layer), BUFFER_SIZE. */
+vitreous_status vitreous_detect_artifacts(const vitreous_result *result, int32_t layer, uint8_t *mask,
+                                          size_t capacity, int32_t *flagged_count);
+
+/** Repairs the output patch tokens as `vitreous repair --method inpaint`: patches flagged in either of the
+ *  last two blocks' outputs are replaced by the mean of their unflagged 8-neighbours (repeated inwards for
+ *  flagged regions). Writes all grid_height * grid_width * hidden_size patch floats ([row][column][channel])
+ *  to patches (count: floats available) and, when flagged_count is not NULL, how many were replaced.
+ *  The result itself is unchanged. Errors: as vitreous_detect_artifacts(). */
+vitreous_status vitreous_repair_inpaint(const vitreous_result *result, float *patches, size_t count,
+                                        int32_t *flagged_count);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* VITREOUS_H */
