@@ -56,7 +56,8 @@ typedef enum vitreous_status {
     VITREOUS_ERROR_MODEL = 7,
     /** An image that cannot be used (too large, cannot be resized). */
     VITREOUS_ERROR_IMAGE = 8,
-    /** An OpenCL or CLBlast call failed, or a kernel did not compile; the message has the OpenCL status. */
+    /** An OpenCL or CLBlast call failed, a kernel did not compile, or the device was lost (the backend made a new
+     *  queue; results of the failed call are lost, later calls run normally); the message has the OpenCL status. */
     VITREOUS_ERROR_BACKEND = 9,
     /** Host or device memory ran out. */
     VITREOUS_ERROR_OUT_OF_MEMORY = 10,

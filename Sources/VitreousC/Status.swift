@@ -77,7 +77,7 @@ func status(of error: any Error) -> VitreousStatus {
     case let error as VitreousError:
         switch error {
         case .invalidArgument, .shapeMismatch, .deviceMismatch: return .invalidArgument
-        case .openCL, .kernelBuildFailed: return .backend
+        case .openCL, .kernelBuildFailed, .deviceLost: return .backend
         case .deviceUnavailable: return .unknownDevice
         case .allocationFailed: return .outOfMemory
         }
