@@ -8,6 +8,8 @@ let package = Package(
         .library(name: "VitreousImage", targets: ["VitreousImage"]),
         .library(name: "VitreousModel", targets: ["VitreousModel"]),
         .library(name: "VitreousRepair", targets: ["VitreousRepair"]),
+        // The `vitreous` commands as a library, for the fuzz harness in Fuzz/ (the executable only runs them).
+        .library(name: "VitreousCLI", targets: ["VitreousCLI"]),
         .executable(name: "vitreous", targets: ["vitreous"]),
         .executable(name: "vitreous-bench", targets: ["vitreous-bench"]),
     ],
@@ -32,14 +34,15 @@ let package = Package(
         .target(name: "VitreousImage", dependencies: ["VitreousTensor", "CPNG"]),
         .target(name: "VitreousModel", dependencies: ["VitreousTensor"]),
         .target(name: "VitreousRepair", dependencies: ["VitreousTensor", "VitreousModel", "CBLAS"]),
-        .executableTarget(
-            name: "vitreous",
+        .target(
+            name: "VitreousCLI",
             dependencies: [
                 "VitreousModel", "VitreousImage", "VitreousRepair",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .executableTarget(name: "vitreous", dependencies: ["VitreousCLI"]),
         .executableTarget(
             name: "vitreous-bench",
             dependencies: [
