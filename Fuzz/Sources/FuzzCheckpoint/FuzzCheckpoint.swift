@@ -14,12 +14,17 @@ enum Harness {
     static func main() { exit(vitreous_fuzz_main(CommandLine.argc, CommandLine.unsafeArgv, fuzzCheckpoint)) }
 }
 
-/// A folder of this process's own for config.json.
+/// A folder of this process's own for config.json, removed when libFuzzer exits normally.
 private let folder: URL = {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("vitreous-fuzz-checkpoint-\(getpid())")
+    let url = scratchFolder()
     try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    atexit { try? FileManager.default.removeItem(at: scratchFolder()) }
     return url
 }()
+
+private func scratchFolder() -> URL {
+    FileManager.default.temporaryDirectory.appendingPathComponent("vitreous-fuzz-checkpoint-\(getpid())")
+}
 /// A path in no folder, so no config.json is found beside it.
 private let bare = URL(fileURLWithPath: "/nonexistent/fuzz/model.safetensors")
 
