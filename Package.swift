@@ -10,6 +10,8 @@ let package = Package(
         .library(name: "VitreousRepair", targets: ["VitreousRepair"]),
         // The C API (include/vitreous.h). CMake builds it as the shared libvitreous.so for C and C++ programs.
         .library(name: "VitreousC", targets: ["VitreousC"]),
+        // The `vitreous` commands as a library, for the fuzz harness in Fuzz/ (the executable only runs them).
+        .library(name: "VitreousCLI", targets: ["VitreousCLI"]),
         .executable(name: "vitreous", targets: ["vitreous"]),
         .executable(name: "vitreous-bench", targets: ["vitreous-bench"]),
     ],
@@ -37,14 +39,15 @@ let package = Package(
         .target(name: "VitreousModel", dependencies: ["VitreousTensor"]),
         .target(name: "VitreousRepair", dependencies: ["VitreousTensor", "VitreousModel", "CBLAS"]),
         .target(name: "VitreousC", dependencies: ["VitreousTensor", "VitreousModel", "VitreousImage", "VitreousRepair"]),
-        .executableTarget(
-            name: "vitreous",
+        .target(
+            name: "VitreousCLI",
             dependencies: [
                 "VitreousModel", "VitreousImage", "VitreousRepair",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .executableTarget(name: "vitreous", dependencies: ["VitreousCLI"]),
         .executableTarget(
             name: "vitreous-bench",
             dependencies: [

@@ -28,7 +28,12 @@ public enum PNG {
     }
 
     /// Decodes PNG bytes (`name` is used in error messages).
-    public static func decode(_ data: Data, name: String = "image") throws -> Image {
+    ///
+    /// `maximumPixels` bounds the buffers allocated from the header's dimensions before any pixel data is
+    /// checked: a few hundred bytes can claim a 100-megapixel image. Lower it when the bytes come from an
+    /// untrusted source and the images are known to be small.
+    public static func decode(_ data: Data, name: String = "image",
+                              maximumPixels: Int = PNG.maximumPixels) throws -> Image {
         let signature: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
         guard data.count >= 8, Array(data.prefix(8)) == signature else { throw ImageError.notPNG(name) }
         var image = png_image()

@@ -5,19 +5,37 @@ import Glibc
 import Darwin
 #endif
 
-/// A whole file mapped read-only into memory, unmapped when the last reference goes.
+/// A whole file mapped read-only into memory, unmapped when the last reference goes; or bytes already in
+/// memory, copied once, so that the same parsing code serves files and buffers.
 ///
-/// `@unchecked Sendable`: the mapping is created in `init`, never written (PROT_READ) and released only in
-/// `deinit`, so every thread sees the same immutable bytes for the object's whole life.
-final class MappedFile: @unchecked Sendable {  // immutable read-only mapping; see above
+/// `@unchecked Sendable`: the mapping (or copy) is created in `init`, never written (PROT_READ) and
+/// released only in `deinit`, so every thread sees the same immutable bytes for the object's whole life.
+final class MappedFile: @unchecked Sendable {  // immutable bytes; see above
     let path: String
     /// Size of the file in bytes.
     let count: Int
     /// Start of the mapping; nil for an empty file (mmap refuses length 0).
     private let base: UnsafeRawPointer?
+    /// True when `base` is a heap copy (freed) rather than a mapping (unmapped).
+    private let isCopy: Bool
+
+    /// A private copy of `bytes`; `path` names them in error messages.
+    init(bytes: Data, path: String) {
+        self.path = path
+        count = bytes.count
+        isCopy = true
+        guard count > 0 else {
+            base = nil
+            return
+        }
+        let copy = UnsafeMutableRawPointer.allocate(byteCount: count, alignment: 16)
+        bytes.copyBytes(to: copy.bindMemory(to: UInt8.self, capacity: bytes.count), count: bytes.count)
+        base = UnsafeRawPointer(copy)
+    }
 
     init(path: String) throws {
         self.path = path
+        isCopy = false
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else { throw ModelError.io(file: path, reason: MappedFile.errnoText("cannot open")) }
         // The mapping keeps the file alive; the descriptor is not needed past mmap.
@@ -42,7 +60,12 @@ final class MappedFile: @unchecked Sendable {  // immutable read-only mapping; s
     }
 
     deinit {
-        if let base { munmap(UnsafeMutableRawPointer(mutating: base), count) }
+        guard let base else { return }
+        if isCopy {
+            UnsafeMutableRawPointer(mutating: base).deallocate()
+        } else {
+            munmap(UnsafeMutableRawPointer(mutating: base), count)
+        }
     }
 
     /// Calls `body` with the bytes `range` of the file. The caller has checked the range against ``count``.

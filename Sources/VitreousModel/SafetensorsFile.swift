@@ -35,6 +35,21 @@ public final class SafetensorsFile: Sendable {
         names = parsed.entries.keys.sorted()
     }
 
+    /// Reads a safetensors file already in memory (a download, an archive member), checked as ``init(_:)``
+    /// checks a file. The bytes are copied once.
+    /// - Parameter url: where the bytes belong: it names them in error messages, and
+    ///   ``ViTConfig/inferred(from:heads:)`` looks for a `config.json` beside it.
+    /// - Throws: ``ModelError/safetensors(file:problem:)`` when the bytes break the format.
+    public init(bytes: Data, url: URL) throws {
+        self.url = url
+        file = MappedFile(bytes: bytes, path: url.path)
+        let parsed = try SafetensorsHeader.parse(file)
+        entries = parsed.entries
+        metadata = parsed.metadata
+        dataStart = parsed.dataStart
+        names = parsed.entries.keys.sorted()
+    }
+
     /// True when the file holds a tensor called `name`.
     public func contains(_ name: String) -> Bool { entries[name] != nil }
 

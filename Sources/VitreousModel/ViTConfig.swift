@@ -86,12 +86,25 @@ public struct ViTConfig: Codable, Sendable, Equatable, CustomStringConvertible {
             + "registers \(registerCount), grid \(positionGrid), \(interpolation))"
     }
 
-    /// Throws unless every size is positive and the heads divide the hidden size.
+    /// The largest value ``validate()`` accepts for each size, by field name: far above any real ViT (ViT-g
+    /// has D 1536, 40 blocks, an MLP of 8192 rows), yet small enough that every product of sizes that loading
+    /// and inference compute (3·D, D·D, rows × D, ...) fits in an Int. A checkpoint's shapes are untrusted.
+    public static let sizeLimits: [String: Int] = [
+        "patchSize": 1 << 10, "hiddenSize": 1 << 16, "depth": 1 << 12, "heads": 1 << 16,
+        "mlpHiddenSize": 1 << 20, "positionGrid": 1 << 12, "registerCount": 1 << 16,
+    ]
+
+    /// Throws unless every size is positive and within ``sizeLimits`` and the heads divide the hidden size.
     public func validate() throws {
         let sizes = [("patchSize", patchSize), ("hiddenSize", hiddenSize), ("depth", depth), ("heads", heads),
                      ("mlpHiddenSize", mlpHiddenSize), ("positionGrid", positionGrid)]
         for (name, value) in sizes where value <= 0 {
             throw ModelError.invalidConfig("\(name) is \(value); it must be positive")
+        }
+        for (name, value) in sizes + [("registerCount", registerCount)] {
+            if let limit = ViTConfig.sizeLimits[name], value > limit {
+                throw ModelError.invalidConfig("\(name) is \(value), above the limit of \(limit)")
+            }
         }
         guard registerCount >= 0 else { throw ModelError.invalidConfig("registerCount is \(registerCount)") }
         guard hiddenSize % heads == 0 else {

@@ -28,8 +28,10 @@ extension ViTConfig {
         guard let clsShape = try shape(layout.clsKey), let hidden = clsShape.last, hidden > 0 else {
             throw fail("cannot infer the hidden size: '\(prefix + layout.clsKey)' is empty")
         }
-        // A placeholder config only to ask the layout for key names; sizes are filled in below.
+        // A placeholder config only to ask the layout for key names; sizes are filled in below. Validated
+        // first: the layout computes block shapes from the hidden size, which must not overflow.
         let names = ViTConfig(hiddenSize: hidden, depth: 1, heads: 1, mlpHiddenSize: 1)
+        try names.validate()
         let patchKey = layout.source(of: .patchEmbedWeight, config: names)?.keys.first ?? ""
         guard let patchShape = try shape(patchKey) else { throw fail("no patch embedding '\(prefix + patchKey)'") }
         guard patchShape.count == 4, patchShape[2] == patchShape[3], patchShape[2] > 0 else {
@@ -37,8 +39,15 @@ extension ViTConfig {
                 + "not [D, 3, p, p]")
         }
 
-        let depth = blockCount(file.names, stem: prefix + layout.blockStem)
-        guard depth > 0 else { throw fail("no transformer blocks ('\(prefix + layout.blockPrefix(0))…')") }
+        let blocks = blockNumbers(file.names, stem: prefix + layout.blockStem)
+        guard !blocks.isEmpty else { throw fail("no transformer blocks ('\(prefix + layout.blockPrefix(0))…')") }
+        // Numbered 0…N-1 without gaps: the depth then comes from the keys' count, not from the largest
+        // number a key happens to carry (a stray `blocks.999999999.x` would ask for a billion blocks).
+        if let gap = (0..<blocks.count).first(where: { !blocks.contains($0) }) {
+            throw fail("transformer blocks are not numbered 0…\(blocks.count - 1): there is no block \(gap) "
+                + "('\(prefix + layout.blockPrefix(gap))…') but there is a block \(blocks.max() ?? gap)")
+        }
+        let depth = blocks.count
 
         let block = layout.blockPrefix(0)
         let mlp: MLPKind
@@ -88,14 +97,14 @@ extension ViTConfig {
         return config
     }
 
-    /// One more than the highest N of keys `<stem>N.…`.
-    private static func blockCount(_ names: [String], stem: String) -> Int {
-        var highest = -1
+    /// The numbers N of keys `<stem>N.…`.
+    private static func blockNumbers(_ names: [String], stem: String) -> Set<Int> {
+        var numbers: Set<Int> = []
         for name in names where name.hasPrefix(stem) {
             let digits = name.dropFirst(stem.count).prefix { $0.isASCII && $0.isNumber }
-            if let index = Int(digits) { highest = max(highest, index) }
+            if let index = Int(digits) { numbers.insert(index) }
         }
-        return highest + 1
+        return numbers
     }
 }
 

@@ -85,6 +85,11 @@ struct PNGTests {
         #expect(throws: ImageError.tooLarge(path: "giant", width: 100_000, height: 100_000)) {
             try PNG.decode(giant, name: "giant")
         }
+        // A caller's lower limit holds before any buffer is sized by the header.
+        let big = TestPNG.encode(width: 2_000, height: 1_000, bitDepth: 1, colorType: .gray, rows: [])
+        #expect(throws: ImageError.tooLarge(path: "big", width: 2_000, height: 1_000)) {
+            try PNG.decode(big, name: "big", maximumPixels: 1 << 20)
+        }
         let image = try Image.filled(width: 2, height: 2, color: [0.5, 0.5, 0.5])
         let unwritable = folder.appendingPathComponent("no/such/folder/out.png").path
         #expect(throws: ImageError.self) { try PNG.write(image, to: unwritable) }

@@ -2,9 +2,10 @@ import ArgumentParser
 import Foundation
 import Logging
 
-@main
-struct VitreousCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
+/// The `vitreous` command line: the root command and its subcommands. The executable only runs it; it lives
+/// in a library so that tests and the fuzz harness can parse argument lines without a process.
+public struct VitreousCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
         commandName: "vitreous",
         abstract: "Run DINOv2-family Vision Transformers and inspect and repair their artifact tokens.",
         discussion: """
@@ -22,6 +23,8 @@ struct VitreousCommand: ParsableCommand {
               vitreous repair photos/ --model dinov2-large.safetensors --method ttr --find-neurons photos/
             """,
         subcommands: [Devices.self, Encode.self, AttentionMaps.self, NormMaps.self, Repair.self, Demo.self])
+
+    public init() {}
 
     /// Logging is set up once per process (bootstrapping twice traps), before any subcommand runs.
     static func bootstrapLogging(verbose: Bool) {
