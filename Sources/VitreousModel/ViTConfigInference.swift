@@ -7,7 +7,8 @@ extension ViTConfig {
     /// from the position table's rows, LayerScale and qkv bias from their keys' presence.
     ///
     /// The head count is not in the shapes: it is `heads` when given, else `num_attention_heads` of a
-    /// Hugging Face `config.json` in the same folder, else D/64 (the head dimension of every DINOv2 size).
+    /// Hugging Face `config.json` in the same folder, else `num_attention_heads` in the file's metadata (Vitreous
+    /// writes it), else D/64 (the head dimension of every DINOv2 size).
     /// That `config.json` also supplies `layer_norm_eps`. The position interpolation is the default for the
     /// register count (``defaultInterpolation(registers:)``); change the result's fields to override any of it.
     /// - Throws: ``ModelError/layout(file:problem:)`` when the keys follow no known layout or a size cannot
@@ -83,7 +84,8 @@ extension ViTConfig {
         if let size = hub?.hiddenSize, size != hidden {
             throw fail("config.json beside the weights says hidden_size \(size) but the weights have \(hidden)")
         }
-        let headCount = heads ?? hub?.heads ?? (hidden % 64 == 0 ? hidden / 64 : 0)
+        let stored = file.metadata["num_attention_heads"].flatMap { Int($0) }.flatMap { $0 > 0 ? $0 : nil }
+        let headCount = heads ?? hub?.heads ?? stored ?? (hidden % 64 == 0 ? hidden / 64 : 0)
         guard headCount > 0 else {
             throw fail("cannot infer the head count for hidden size \(hidden) (not a multiple of 64) without a "
                 + "config.json; pass heads explicitly")

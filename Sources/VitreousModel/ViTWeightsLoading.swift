@@ -81,9 +81,12 @@ extension ViTParameters where Value == [Float] {
     ///
     /// The fused qkv matrix is split into q, k, v for the Hugging Face layouts and `w12` into gate and up for
     /// transformers 5. A zero mask token is included so that PyTorch loaders in strict mode accept the file;
-    /// LayerScale is left out for a model without it.
+    /// LayerScale is left out for a model without it. The head count, which no tensor shape shows, goes into the
+    /// file's metadata as `num_attention_heads` (unless `metadata` sets it), so the file reads back as written.
     public func write(to url: URL, layout: CheckpointLayout, prefix: String = "",
                       metadata: [String: String] = ["format": "pt"]) throws {
+        var metadata = metadata
+        metadata["num_attention_heads"] = metadata["num_attention_heads"] ?? String(config.heads)
         var writer = SafetensorsWriter(metadata: metadata)
         for slot in ParameterSlot.all(for: config) {
             guard let source = layout.source(of: slot, config: config) else { continue }

@@ -42,4 +42,23 @@ struct ConfigTests {
         config.heads = 5
         #expect(errorText { try config.validate() }.contains("hiddenSize 384 is not divisible by 5 heads"))
     }
+
+    @Test("a checkpoint Vitreous writes reads back with its head count; a config.json or an argument overrides it")
+    func headCountInMetadata() throws {
+        try withTemporaryFolder { folder in
+            let config = ViTConfig(hiddenSize: 64, depth: 2, heads: 4, mlpHiddenSize: 128, positionGrid: 4)
+            for (index, layout) in [CheckpointLayout.original, .huggingFace, .transformers5].enumerated() {
+                let url = folder.appendingPathComponent("model-\(index).safetensors")
+                try ViTHostWeights.random(config: config, seed: 2).write(to: url, layout: layout)
+                let file = try SafetensorsFile(url)
+                #expect(file.metadata["num_attention_heads"] == "4")
+                #expect(try ViTConfig.inferred(from: file).heads == 4, "\(layout)")
+                #expect(try ViTConfig.inferred(from: file, heads: 2).heads == 2, "\(layout)")
+            }
+            let url = folder.appendingPathComponent("model-0.safetensors")
+            try Data(#"{"num_attention_heads": 8, "hidden_size": 64}"#.utf8)
+                .write(to: folder.appendingPathComponent("config.json"))
+            #expect(try ViTConfig.inferred(from: SafetensorsFile(url)).heads == 8)
+        }
+    }
 }
