@@ -21,7 +21,11 @@ check() {  # name, executable
     "$2" > "$work/$1.log" || { cat "$work/$1.log"; echo "$1: the example failed" >&2; exit 1; }
     grep -q "flagged artifact tokens: 4" "$work/$1.log" || { cat "$work/$1.log"; echo "$1: wrong output" >&2; exit 1; }
     # The library must come from the install, not from the build folder.
-    ldd "$2" | grep -q "libvitreous.so.* => $prefix/lib/" || { ldd "$2"; echo "$1: libvitreous not from $prefix" >&2; exit 1; }
+    # ldd's output is captured first: `ldd | grep -q` under pipefail fails when grep exits before ldd is done.
+    local libraries
+    libraries=$(ldd "$2")
+    grep -q "libvitreous.so.* => $prefix/lib/" <<<"$libraries" ||
+        { echo "$libraries"; echo "$1: libvitreous not from $prefix" >&2; exit 1; }
     echo "$1: $(grep "CLS norm" "$work/$1.log"), $(grep "flagged" "$work/$1.log")"
 }
 

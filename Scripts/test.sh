@@ -13,7 +13,7 @@ swift build --build-tests
 swift test
 # The GPU launch layout (big work-groups, local-memory reductions, scalar attention) on the OpenCL devices
 # present, so its code paths are checked on PoCL too.
-if clinfo -l 2>/dev/null | grep -q "Device #"; then
+if grep -q "Device #" <<<"$(clinfo -l 2>/dev/null)"; then
     VITREOUS_OPENCL_TUNING=gpu swift test --skip-build --filter "VitreousTensorTests|VitreousModelTests"
 fi
 if [[ "${VITREOUS_TEST_QUICK:-}" == 1 ]]; then exit 0; fi
