@@ -157,8 +157,7 @@ public func vitreous_result_get_info(_ result: OpaquePointer?, _ info: UnsafeMut
         let info = try required(info, function, "info")
         let fields = [object.hiddenSize, object.gridHeight, object.gridWidth, object.tokenCount, object.firstPatch,
                       object.layerNorms.count, object.heads, object.clsAttention == nil ? 0 : 1]
-        let out = info.bindMemory(to: Int32.self, capacity: fields.count)
-        for (index, value) in fields.enumerated() { out[index] = Int32(clamping: value) }
+        writeInt32Fields(fields, to: info)
     }
 }
 

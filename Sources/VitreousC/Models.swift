@@ -137,8 +137,7 @@ public func vitreous_model_get_info(_ model: OpaquePointer?, _ info: UnsafeMutab
         let config = object.encoder.config
         let fields = [config.hiddenSize, config.depth, config.heads, config.patchSize, config.registerCount,
                       config.mlpHiddenSize, config.positionGrid * config.patchSize, Int(object.deviceIndex)]
-        let out = info.bindMemory(to: Int32.self, capacity: fields.count)
-        for (index, value) in fields.enumerated() { out[index] = Int32(clamping: value) }
+        writeInt32Fields(fields, to: info)
     }
 }
 
@@ -154,12 +153,12 @@ public func vitreous_model_free(_ model: OpaquePointer?) -> Int32 {
 // MARK: - The demo image
 
 /// The `vitreous demo` image (224×224, four flat patches among textured noise) as the PNG the demo writes
-/// holds it: sRGB bytes, rounded as `PNG.write` rounds.
+/// holds it: sRGB bytes.
 func demoImageBytes() throws -> (bytes: [UInt8], width: Int, height: Int) {
     let side = PlantedArtifacts.imageSize
     let image = try Preprocessor(resize: .exact(width: side, height: side))
         .image(normalised: PlantedArtifacts.image(layout: .isolated, seed: 7), width: side, height: side)
-    return (image.pixels.map { UInt8((min(max($0, 0), 1) * 255).rounded()) }, side, side)
+    return (image.eightBitSamples, side, side)
 }
 
 /// `vitreous_status vitreous_demo_image_rgb8(uint8_t *pixels, size_t capacity, int32_t *width, int32_t *height)`.

@@ -134,6 +134,12 @@ func entry(_ function: String, _ body: () throws -> Void) -> Int32 {
     }
 }
 
+/// Fills a C info struct made of `int32_t` fields, `fields` in declaration order (clamped to Int32).
+func writeInt32Fields(_ fields: [Int], to info: UnsafeMutableRawPointer) {
+    let out = info.bindMemory(to: Int32.self, capacity: fields.count)
+    for (index, value) in fields.enumerated() { out[index] = Int32(clamping: value) }
+}
+
 /// `pointer`, or a null-pointer error naming the parameter.
 func required<T>(_ pointer: T?, _ function: String, _ parameter: String) throws -> T {
     guard let pointer else { throw CAPIError.null(function, parameter) }

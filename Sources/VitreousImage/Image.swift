@@ -34,6 +34,9 @@ public struct Image: Sendable, Equatable {
         set { pixels[(y * width + x) * channels + c] = newValue }
     }
 
+    /// The samples as 8-bit values, clamped to 0…1 and rounded: what an 8-bit PNG of the image holds.
+    public var eightBitSamples: [UInt8] { pixels.map { UInt8((min(max($0, 0), 1) * 255).rounded()) } }
+
     /// The same image as RGB: gray is repeated, alpha is dropped (as PIL's `convert("RGB")`).
     public func rgb() -> Image {
         if channels == 3 { return self }

@@ -73,7 +73,7 @@ public enum PNG {
         guard let format = formats[image.channels] else {
             throw ImageError.writeFailed(path: path, reason: "\(image.channels) channels")
         }
-        let bytes = image.pixels.map { UInt8((min(max($0, 0), 1) * 255).rounded()) }
+        let bytes = image.eightBitSamples
         let url = URL(fileURLWithPath: path)
         let temporary = url.deletingLastPathComponent()
             .appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString).tmp")

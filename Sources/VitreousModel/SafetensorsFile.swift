@@ -25,14 +25,8 @@ public final class SafetensorsFile: Sendable {
     /// Maps the file at `url` and validates its header.
     /// - Throws: ``ModelError/io(file:reason:)`` when it cannot be opened or mapped,
     ///   ``ModelError/safetensors(file:problem:)`` when it breaks the format.
-    public init(_ url: URL) throws {
-        self.url = url
-        file = try MappedFile(path: url.path)
-        let parsed = try SafetensorsHeader.parse(file)
-        entries = parsed.entries
-        metadata = parsed.metadata
-        dataStart = parsed.dataStart
-        names = parsed.entries.keys.sorted()
+    public convenience init(_ url: URL) throws {
+        try self.init(try MappedFile(path: url.path), url: url)
     }
 
     /// Reads a safetensors file already in memory (a download, an archive member), checked as ``init(_:)``
@@ -40,9 +34,14 @@ public final class SafetensorsFile: Sendable {
     /// - Parameter url: where the bytes belong: it names them in error messages, and
     ///   ``ViTConfig/inferred(from:heads:)`` looks for a `config.json` beside it.
     /// - Throws: ``ModelError/safetensors(file:problem:)`` when the bytes break the format.
-    public init(bytes: Data, url: URL) throws {
+    public convenience init(bytes: Data, url: URL) throws {
+        try self.init(MappedFile(bytes: bytes, path: url.path), url: url)
+    }
+
+    /// Validates the header of `file`, whose bytes belong to `url`.
+    private init(_ file: MappedFile, url: URL) throws {
         self.url = url
-        file = MappedFile(bytes: bytes, path: url.path)
+        self.file = file
         let parsed = try SafetensorsHeader.parse(file)
         entries = parsed.entries
         metadata = parsed.metadata

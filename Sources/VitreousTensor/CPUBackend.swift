@@ -25,9 +25,9 @@ public final class CPUBackend: Backend {
     public func empty(shape: [Int]) throws -> Tensor {
         try Tensor.validate(shape: shape)
         let count = shape.reduce(1, *)
-        let memory = ProcessInfo.processInfo.physicalMemory
-        guard UInt64(count) * 4 <= memory else {
-            throw VitreousError.allocationFailed("\(count * 4) bytes exceed this machine's \(memory) bytes of memory")
+        guard UInt64(count) * 4 <= hostMemoryBytes else {
+            throw VitreousError.allocationFailed(
+                "\(count * 4) bytes exceed this machine's \(hostMemoryBytes) bytes of memory")
         }
         let storage = try HostStorage(count: count)
         if VitreousDebug.poisonAllocations {

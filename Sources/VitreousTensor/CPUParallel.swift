@@ -5,10 +5,13 @@ struct HostBuffer: @unchecked Sendable {  // owned by exactly one HostStorage or
     let raw: UnsafeMutableRawPointer
 }
 
+/// The machine's memory, read once: it bounds the host pool and every host allocation.
+let hostMemoryBytes = ProcessInfo.processInfo.physicalMemory
+
 /// Host buffers recycled by size class: fresh large allocations come from mmap and pay a page fault per
 /// 4 KiB on first touch, which made every op of a forward pass run at a third of memory speed.
 let hostBufferPool = BufferPool<HostBuffer>(
-    capacityBytes: Int(min(ProcessInfo.processInfo.physicalMemory / 4, UInt64(Int.max))),
+    capacityBytes: Int(min(hostMemoryBytes / 4, UInt64(Int.max))),
     make: { bytes in
         // 64-byte alignment: SIMD loads never straddle cache lines.
         guard let raw = aligned_alloc(64, bytes) else {

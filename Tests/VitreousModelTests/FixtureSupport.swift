@@ -77,3 +77,18 @@ func expectIdentical(_ a: ViTHostWeights, _ b: ViTHostWeights, _ context: String
 
 /// True when this run is CI, where a missing OpenCL device must fail instead of being skipped.
 var runningInCI: Bool { ProcessInfo.processInfo.environment["CI"] == "true" }
+
+/// Copies the fixture `source` to `edited.safetensors` in `folder`, leaving out `dropping` and adding `extra`:
+/// checkpoints that break the loader in one chosen way.
+func editedCheckpoint(_ source: String, in folder: URL, dropping: Set<String> = [],
+                      extra: [(String, [Float], [Int])] = []) throws -> URL {
+    let file = try SafetensorsFile(Fixtures.url(source))
+    var writer = SafetensorsWriter()
+    for name in file.names where !dropping.contains(name) {
+        try writer.add(name, try file.floats(name), shape: try file.info(name).shape)
+    }
+    for (name, values, shape) in extra { try writer.add(name, values, shape: shape) }
+    let url = folder.appendingPathComponent("edited.safetensors")
+    try writer.write(to: url)
+    return url
+}

@@ -6,21 +6,11 @@ import Testing
 /// clear error, never a trap or an allocation sized by a number in the file.
 @Suite("untrusted checkpoints")
 struct UntrustedInputTests {
-    /// The tiny fixture's tensors plus `extra` keys, written to `folder`.
-    private func fixture(plus extra: [(String, [Float], [Int])], in folder: URL) throws -> URL {
-        let source = try SafetensorsFile(Fixtures.url("tiny/weights_orig.safetensors"))
-        var writer = SafetensorsWriter()
-        for name in source.names { try writer.add(name, try source.floats(name), shape: try source.info(name).shape) }
-        for (name, values, shape) in extra { try writer.add(name, values, shape: shape) }
-        let url = folder.appendingPathComponent("extra.safetensors")
-        try writer.write(to: url)
-        return url
-    }
-
     @Test("a block numbered Int.max is an error, not an overflow of the depth")
     func blockNumberAtIntMax() throws {
         try withTemporaryFolder { folder in
-            let url = try fixture(plus: [("blocks.9223372036854775807.norm1.weight", [0], [1])], in: folder)
+            let url = try editedCheckpoint("tiny/weights_orig.safetensors", in: folder,
+                                           extra: [("blocks.9223372036854775807.norm1.weight", [0], [1])])
             let text = errorText { _ = try ViTConfig.inferred(from: SafetensorsFile(url), heads: 2) }
             #expect(text == "\(url.path): transformer blocks are not numbered 0…3: there is no block 3 "
                 + "('blocks.3.…') but there is a block 9223372036854775807", "\(text)")
@@ -30,7 +20,8 @@ struct UntrustedInputTests {
     @Test("a stray high block number does not ask for that many blocks")
     func blockNumberGap() throws {
         try withTemporaryFolder { folder in
-            let url = try fixture(plus: [("blocks.100000000.mlp.fc1.weight", [0], [1])], in: folder)
+            let url = try editedCheckpoint("tiny/weights_orig.safetensors", in: folder,
+                                           extra: [("blocks.100000000.mlp.fc1.weight", [0], [1])])
             let text = errorText { _ = try ViTHostWeights.load(url, heads: 2) }
             #expect(text.contains("transformer blocks are not numbered 0…3: there is no block 3"), "\(text)")
         }

@@ -114,25 +114,12 @@ struct WeightsLoadingTests {
 /// A checkpoint that breaks the model: each error names the file, the key and what was expected.
 @Suite("weights loading errors")
 struct WeightsLoadingErrorTests {
-    /// Copies `source` to a new file in `folder`, leaving out `dropping` and adding `extra`.
-    private func edited(_ source: String, in folder: URL, dropping: Set<String> = [],
-                        extra: [(String, [Float], [Int])] = []) throws -> URL {
-        let file = try SafetensorsFile(Fixtures.url(source))
-        var writer = SafetensorsWriter()
-        for name in file.names where !dropping.contains(name) {
-            try writer.add(name, try file.floats(name), shape: try file.info(name).shape)
-        }
-        for (name, values, shape) in extra { try writer.add(name, values, shape: shape) }
-        let url = folder.appendingPathComponent("edited.safetensors")
-        try writer.write(to: url)
-        return url
-    }
-
     @Test("missing keys are listed")
     func missingKey() throws {
         try withTemporaryFolder { folder in
-            let url = try edited("tiny/hf/model.safetensors", in: folder,
-                                 dropping: ["encoder.layer.1.attention.attention.key.weight", "layernorm.bias"])
+            let url = try editedCheckpoint("tiny/hf/model.safetensors", in: folder,
+                                           dropping: ["encoder.layer.1.attention.attention.key.weight",
+                                                      "layernorm.bias"])
             let text = errorText { _ = try ViTHostWeights.load(url, heads: 2) }
             #expect(text.hasPrefix(url.path + ": keys do not match a DINOv2 checkpoint in the Hugging Face layout"), "\(text)")
             #expect(text.contains("missing keys: encoder.layer.1.attention.attention.key.weight, layernorm.bias"), "\(text)")
@@ -143,8 +130,8 @@ struct WeightsLoadingErrorTests {
     @Test("unexpected keys are listed, or accepted when asked")
     func unexpectedKey() throws {
         try withTemporaryFolder { folder in
-            let url = try edited("tiny/weights_orig.safetensors", in: folder,
-                                 extra: [("head.weight", [1, 2], [1, 2]), ("blocks.0.attn.extra", [0], [1])])
+            let url = try editedCheckpoint("tiny/weights_orig.safetensors", in: folder,
+                                           extra: [("head.weight", [1, 2], [1, 2]), ("blocks.0.attn.extra", [0], [1])])
             let text = errorText { _ = try ViTHostWeights.load(url, heads: 2) }
             #expect(text.contains("original facebookresearch/dinov2 layout; unexpected keys: blocks.0.attn.extra, head.weight"),
                     "\(text)")
@@ -182,8 +169,8 @@ struct WeightsLoadingErrorTests {
     @Test("a tensor whose shape breaks inference is named")
     func inferenceErrors() throws {
         try withTemporaryFolder { folder in
-            let url = try edited("tiny/weights_orig.safetensors", in: folder, dropping: ["pos_embed"],
-                                 extra: [("pos_embed", [Float](repeating: 0, count: 16 * 64), [1, 16, 64])])
+            let url = try editedCheckpoint("tiny/weights_orig.safetensors", in: folder, dropping: ["pos_embed"],
+                                           extra: [("pos_embed", [Float](repeating: 0, count: 16 * 64), [1, 16, 64])])
             #expect(errorText { _ = try ViTHostWeights.load(url) }
                 .contains("'pos_embed' has shape [1, 16, 64]: 16 rows are not 1 + a square grid"))
         }
@@ -195,8 +182,8 @@ struct WeightsLoadingErrorTests {
             #expect(errorText { _ = try ViTHostWeights.load(url) }.contains("no CLS token key"))
         }
         try withTemporaryFolder { folder in
-            let url = try edited("tiny/weights_orig.safetensors", in: folder,
-                                 extra: [("student.cls_token", [Float](repeating: 0, count: 64), [1, 1, 64])])
+            let url = try editedCheckpoint("tiny/weights_orig.safetensors", in: folder,
+                                           extra: [("student.cls_token", [Float](repeating: 0, count: 64), [1, 1, 64])])
             #expect(errorText { _ = try ViTHostWeights.load(url) }
                 .contains("several CLS token keys (cls_token, student.cls_token)"))
         }

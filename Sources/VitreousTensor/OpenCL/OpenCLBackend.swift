@@ -131,11 +131,15 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {  // handles imm
     /// Runs one `clEnqueue…` call on the queue under the launch lock, translating its status. `waits`
     /// marks a blocking call, where errors of earlier work (a lost device, a crashed kernel) surface.
     func enqueue(_ operation: String, waits: Bool = false, _ body: (cl_command_queue) -> cl_int) throws {
-        try launchLock.withLock {
-            let point: OpenCLFaultPoint = waits ? .finish : .enqueue
-            let status = OpenCLFaults.take(point, operation) ?? body(queue)
-            if status != CL_SUCCESS { try fail(status, at: point, operation, queue: queue) }
-        }
+        try launchLock.withLock { try queueCall(waits ? .finish : .enqueue, operation, body) }
+    }
+
+    /// Makes one call on the current queue, or reports the status a test injected at `point` instead; a failure
+    /// goes through ``fail(_:at:_:queue:)``. Callers hold the launch lock.
+    private func queueCall(_ point: OpenCLFaultPoint, _ operation: @autoclosure () -> String,
+                           _ call: (cl_command_queue) -> cl_int) throws {
+        let status = OpenCLFaults.take(point, operation()) ?? call(queue)
+        if status != CL_SUCCESS { try fail(status, at: point, operation(), queue: queue) }
     }
 
     /// Throws the error for a failed queue call; first replaces the queue when `status` means it is lost,
@@ -187,18 +191,19 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {  // handles imm
             }
             var globalSize = (global + local - 1) / local * local
             var localSize = local
-            let status = OpenCLFaults.take(.enqueue, "clEnqueueNDRangeKernel(\(name))")
-                ?? clEnqueueNDRangeKernel(queue, kernel, 1, nil, &globalSize, &localSize, 0, nil, nil)
-            if status != CL_SUCCESS { try fail(status, at: .enqueue, "clEnqueueNDRangeKernel(\(name))", queue: queue) }
+            try queueCall(.enqueue, "clEnqueueNDRangeKernel(\(name))") {
+                clEnqueueNDRangeKernel($0, kernel, 1, nil, &globalSize, &localSize, 0, nil, nil)
+            }
         }
     }
 
     /// Runs a CLBlast routine on this backend's queue, translating its status.
     func blast(_ operation: String, _ body: (UnsafeMutablePointer<cl_command_queue?>) -> CLBlastStatusCode) throws {
         try launchLock.withLock {
-            var current: cl_command_queue? = queue
-            let status = OpenCLFaults.take(.enqueue, operation) ?? Int32(body(&current).rawValue)
-            if status != CL_SUCCESS { try fail(status, at: .enqueue, operation, queue: queue) }
+            try queueCall(.enqueue, operation) { queue in
+                var current: cl_command_queue? = queue
+                return Int32(body(&current).rawValue)
+            }
         }
     }
 

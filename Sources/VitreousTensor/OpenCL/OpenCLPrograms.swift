@@ -216,10 +216,10 @@ struct OpenCLTuning: Sendable {
     var vectorWidth: Int
 
     init(device: OpenCLDeviceInfo) {
-        let overrides = ProcessInfo.processInfo.environment["VITREOUS_OPENCL_TUNING"] ?? ""
+        let overrides = Self.entries(of: ProcessInfo.processInfo.environment["VITREOUS_OPENCL_TUNING"] ?? "")
         // `gpu` in the overrides picks the GPU layout on any device: the tests run it on PoCL so that the GPU
         // code paths (big work-groups, local-memory reductions, scalar attention) are exercised without a GPU.
-        let gpuLayout = overrides.split(whereSeparator: { $0 == " " || $0 == "," }).contains("gpu")
+        let gpuLayout = overrides.contains("gpu")
         if device.isCPU && !gpuLayout {
             layerNormGroup = 1
             normGroup = 1
@@ -260,7 +260,7 @@ struct OpenCLTuning: Sendable {
             shiftGroup = 64
         }
         localMemoryBytes = Int(min(device.localMemoryBytes, UInt64(Int32.max)))
-        apply(overrides: overrides)
+        apply(overrides)
         let limit = max(1, device.maxWorkGroupSize)
         for keyPath in [\OpenCLTuning.layerNormGroup, \.normGroup, \.statsGroup, \.softmaxGroup, \.elementwiseGroup,
                         \.attentionGroup, \.probabilityGroup, \.shiftGroup] {
@@ -287,10 +287,15 @@ struct OpenCLTuning: Sendable {
         }
     }
 
-    /// Applies `NAME=VALUE` pairs separated by spaces or commas (from `VITREOUS_OPENCL_TUNING`), for tuning
-    /// a device without rebuilding. Values must be powers of two; other entries are ignored.
-    mutating func apply(overrides: String) {
-        for pair in overrides.split(whereSeparator: { $0 == " " || $0 == "," }) {
+    /// The entries of a `VITREOUS_OPENCL_TUNING` value, separated by spaces or commas.
+    static func entries(of overrides: String) -> [Substring] {
+        overrides.split(whereSeparator: { $0 == " " || $0 == "," })
+    }
+
+    /// Applies the `NAME=VALUE` entries (from `VITREOUS_OPENCL_TUNING`), for tuning a device without rebuilding.
+    /// Values must be powers of two; other entries (such as `gpu`) are ignored.
+    mutating func apply(_ overrides: [Substring]) {
+        for pair in overrides {
             let parts = pair.split(separator: "=", maxSplits: 1)
             guard parts.count == 2, let keyPath = Self.tunable(String(parts[0])), let value = Int(parts[1]),
                   value > 0, value & (value - 1) == 0 else { continue }
