@@ -25,6 +25,8 @@ let package = Package(
         .systemLibrary(name: "CCLBlast", path: "Sources/CCLBlast"),
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
         .systemLibrary(name: "CPNG", path: "Sources/CPNG"),
+        .systemLibrary(name: "CTurboJPEG", path: "Sources/CTurboJPEG"),
+        .systemLibrary(name: "CWebP", path: "Sources/CWebP"),
         // include/vitreous.h as a module: the C API's tests call it through the header.
         .systemLibrary(name: "CVitreous", path: "include"),
 
@@ -35,7 +37,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .target(name: "VitreousImage", dependencies: ["VitreousTensor", "CPNG"]),
+        .target(name: "VitreousImage", dependencies: ["VitreousTensor", "CPNG", "CTurboJPEG", "CWebP"]),
         .target(name: "VitreousModel", dependencies: ["VitreousTensor"]),
         .target(name: "VitreousRepair", dependencies: ["VitreousTensor", "VitreousModel", "CBLAS"]),
         .target(name: "VitreousC", dependencies: ["VitreousTensor", "VitreousModel", "VitreousImage", "VitreousRepair"]),
@@ -60,7 +62,8 @@ let package = Package(
         .executableTarget(name: "EncoderExample", dependencies: ["VitreousModel", "VitreousImage"],
                           path: "Examples/EncoderExample"),
         .testTarget(name: "VitreousTensorTests", dependencies: ["VitreousTensor"]),
-        .testTarget(name: "VitreousImageTests", dependencies: ["VitreousImage"]),
+        .testTarget(name: "VitreousImageTests", dependencies: ["VitreousImage", "VitreousModel", "VitreousRepair"],
+                    exclude: ["Fixtures"]),
         .testTarget(name: "VitreousRepairTests", dependencies: ["VitreousRepair", "VitreousModel"]),
         // Imports CVitreous (the header) and links VitreousC (the functions it declares) without importing it.
         .testTarget(name: "VitreousCTests", dependencies: ["CVitreous", "VitreousC", "VitreousTensor", "VitreousModel",

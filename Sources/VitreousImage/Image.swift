@@ -78,6 +78,12 @@ public enum ImageError: Error, Equatable, Sendable, CustomStringConvertible {
     case tooLarge(path: String, width: Int, height: Int)
     case invalidImage(String)
     case invalidSize(String)
+    /// The file is empty or in no format Vitreous reads (told by its content, not its name).
+    case unknownFormat(path: String, reason: String)
+    /// A JPEG or WebP file that its decoder rejects.
+    case corrupt(path: String, format: String, reason: String)
+    /// The file exists but cannot be read.
+    case unreadable(path: String, reason: String)
 
     public var description: String {
         switch self {
@@ -89,6 +95,9 @@ public enum ImageError: Error, Equatable, Sendable, CustomStringConvertible {
             return "\(path): \(width)×\(height) is larger than the \(PNG.maximumPixels / 1_000_000) megapixels Vitreous reads"
         case .invalidImage(let message): return "invalid image: \(message)"
         case .invalidSize(let message): return "invalid size: \(message)"
+        case .unknownFormat(let path, let reason): return "\(path): \(reason)"
+        case .corrupt(let path, let format, let reason): return "\(path): cannot decode \(format): \(reason)"
+        case .unreadable(let path, let reason): return "\(path): cannot read the file (\(reason))"
         }
     }
 }

@@ -34,11 +34,17 @@ public enum PNG {
     /// untrusted source and the images are known to be small.
     public static func decode(_ data: Data, name: String = "image",
                               maximumPixels: Int = PNG.maximumPixels) throws -> Image {
+        try decodeRGB8(data, name: name, maximumPixels: maximumPixels).image
+    }
+
+    /// Decodes PNG bytes to 8-bit RGB, the samples Pillow's `convert("RGB")` gives for 8-bit files.
+    public static func decodeRGB8(_ data: Data, name: String = "image",
+                                  maximumPixels: Int = PNG.maximumPixels) throws -> RGB8Image {
         let signature: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
         guard data.count >= 8, Array(data.prefix(8)) == signature else { throw ImageError.notPNG(name) }
         var image = png_image()
         image.version = UInt32(PNG_IMAGE_VERSION)
-        return try data.withUnsafeBytes { raw -> Image in
+        return try data.withUnsafeBytes { raw -> RGB8Image in
             guard png_image_begin_read_from_memory(&image, raw.baseAddress, raw.count) != 0 else {
                 throw ImageError.decodeFailed(path: name, reason: message(of: &image))
             }
@@ -57,11 +63,11 @@ public enum PNG {
                 png_image_finish_read(&image, nil, $0.baseAddress, 0, nil)
             }
             guard ok != 0 else { throw ImageError.decodeFailed(path: name, reason: message(of: &image)) }
-            var pixels = [Float](repeating: 0, count: width * height * 3)
+            var rgb = [UInt8](repeating: 0, count: width * height * 3)
             for p in 0..<(width * height) {
-                for c in 0..<3 { pixels[p * 3 + c] = Float(bytes[p * 4 + c]) / 255 }
+                for c in 0..<3 { rgb[p * 3 + c] = bytes[p * 4 + c] }
             }
-            return Image(unchecked: width, height, 3, pixels)
+            return RGB8Image(unchecked: width, height, rgb)
         }
     }
 

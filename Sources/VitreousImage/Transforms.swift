@@ -2,9 +2,9 @@ import VitreousTensor
 
 /// Resizing and cropping, with the filters PIL and torchvision use.
 extension Image {
-    /// The image resampled to `width × height` with `filter` (antialiased bicubic by default: PIL's
-    /// `BICUBIC`, which torchvision uses for DINOv2's evaluation transform). Computed in float, without
-    /// PIL's rounding to 8 bits between the horizontal and vertical pass (differences ≤ 1/255).
+    /// The image resampled to `width × height` with `filter`, computed in float: for drawing (heatmaps
+    /// over an image). It is not Pillow's resize — encoder inputs go through ``ResizePolicy``, which
+    /// resamples 8-bit images exactly as Pillow does (the two differ by up to 15/255 at sharp edges).
     public func resized(width newWidth: Int, height newHeight: Int,
                         filter: ResampleWeights.Filter = .bicubicAntialiased) throws -> Image {
         guard newWidth > 0, newHeight > 0, newWidth * newHeight <= PNG.maximumPixels else {
@@ -38,30 +38,91 @@ extension Image {
     }
 }
 
-/// How images are brought to the encoder's input size.
+extension RGB8Image {
+    /// Shorter side scaled to `size`, the other to `int(size · long / short)`: torchvision's `Resize(int)`
+    /// output-size rule, resampled by Pillow's `resize` as torchvision does on a PIL image.
+    public func resized(shorterSide size: Int, filter: PillowResize.Filter = .bicubic) throws -> RGB8Image {
+        guard size > 0 else { throw ImageError.invalidSize("shorter side \(size)") }
+        let (short, long) = width <= height ? (width, height) : (height, width)
+        let newLong = max(1, Int(Double(size * long) / Double(short)))
+        return width <= height ? try resized(width: size, height: newLong, filter: filter)
+                               : try resized(width: newLong, height: size, filter: filter)
+    }
+
+    /// The central `width × height` pixels, the offsets rounded by `rounding`.
+    public func centerCropped(width cropWidth: Int, height cropHeight: Int,
+                              rounding: CropRounding = .torchvision) throws -> RGB8Image {
+        guard cropWidth > 0, cropHeight > 0, cropWidth <= width, cropHeight <= height else {
+            throw ImageError.invalidSize("cannot crop \(cropWidth)×\(cropHeight) out of \(width)×\(height)")
+        }
+        return try cropped(x: rounding.offset(width - cropWidth), y: rounding.offset(height - cropHeight),
+                           width: cropWidth, height: cropHeight)
+    }
+}
+
+/// How a centre crop places an odd margin: the two PyTorch pipelines differ by one pixel, which moves the
+/// patch grid and the features far more than any resampling detail.
+public enum CropRounding: String, Sendable, CaseIterable {
+    /// torchvision's `CenterCrop`: `round(margin / 2)`, half to even (Python's `round`): 159 → 80.
+    case torchvision
+    /// transformers' image processors (`BitImageProcessor`, DINOv2's on the Hub): `margin // 2`: 159 → 79.
+    case transformers
+
+    func offset(_ margin: Int) -> Int {
+        switch self {
+        case .torchvision: return Int((Double(margin) / 2).rounded(.toNearestOrEven))
+        case .transformers: return margin / 2
+        }
+    }
+}
+
+/// How images are brought to the encoder's input size. Every policy resamples with Pillow's 8-bit
+/// bicubic, so an image prepared here is the image PyTorch's pipeline prepares from the same file.
 public enum ResizePolicy: Sendable, Equatable {
-    /// DINOv2's evaluation transform: shorter side to `size · 256 / 224`, then the central `size × size`
-    /// (224 → resize 256, crop 224). `size` must be a multiple of the patch size.
-    case centerCrop(size: Int)
+    /// DINOv2's evaluation transform: shorter side to `size · 256 / 224` (bicubic), then the central
+    /// `size × size` (224 → resize 256, crop 224). `size` must be a multiple of the patch size.
+    case centerCrop(size: Int, rounding: CropRounding = .torchvision)
     /// Each side scaled to the nearest multiple of `patch` (at least one patch), aspect kept as well as
     /// that allows. Every image keeps its whole content.
     case nearestMultiple(of: Int)
     /// Exactly `width × height`, aspect ignored.
     case exact(width: Int, height: Int)
 
-    /// The image as the encoder will see it.
-    public func apply(to image: Image) throws -> Image {
+    /// The size an image of `width × height` comes out at.
+    public func outputSize(width: Int, height: Int) -> (width: Int, height: Int) {
         switch self {
-        case .centerCrop(let size):
+        case .centerCrop(let size, _): return (size, size)
+        case .nearestMultiple(let patch):
+            func nearest(_ side: Int) -> Int { max(patch, Int((Double(side) / Double(patch)).rounded()) * patch) }
+            return (nearest(width), nearest(height))
+        case .exact(let width, let height): return (width, height)
+        }
+    }
+
+    /// The image as the encoder will see it.
+    public func apply(to image: RGB8Image) throws -> RGB8Image {
+        switch self {
+        case .centerCrop(let size, let rounding):
             guard size > 0 else { throw ImageError.invalidSize("crop size \(size)") }
-            return try image.resized(shorterSide: size * 256 / 224).centerCropped(width: size, height: size)
+            return try image.resized(shorterSide: size * 256 / 224)
+                .centerCropped(width: size, height: size, rounding: rounding)
         case .nearestMultiple(let patch):
             guard patch > 0 else { throw ImageError.invalidSize("patch size \(patch)") }
-            func nearest(_ side: Int) -> Int { max(patch, Int((Double(side) / Double(patch)).rounded()) * patch) }
-            return try image.resized(width: nearest(image.width), height: nearest(image.height))
+            let size = outputSize(width: image.width, height: image.height)
+            return try image.resized(width: size.width, height: size.height)
         case .exact(let width, let height):
             return try image.resized(width: width, height: height)
         }
+    }
+
+    /// The image as the encoder will see it. An image already at the output size is returned unchanged;
+    /// any other is taken to 8 bits (exact for images decoded from files) and resampled as Pillow would.
+    public func apply(to image: Image) throws -> Image {
+        if case .centerCrop = self {} else {
+            let size = outputSize(width: image.width, height: image.height)
+            if size.width == image.width && size.height == image.height { return image.rgb() }
+        }
+        return try apply(to: image.rgb8).image
     }
 }
 

@@ -31,13 +31,14 @@ struct TransformTests {
     @Test("DINOv2 evaluation transform: shorter side 256, centre crop 224")
     func centerCropPolicy() throws {
         let image = try Image.filled(width: 400, height: 300, color: [1, 0, 0])
-        let resized = try image.resized(shorterSide: 256)
+        let resized = try image.rgb8.resized(shorterSide: 256)
         #expect(resized.width == 341 && resized.height == 256)
+        #expect(resized.bytes.allSatisfy { $0 == 0 || $0 == 255 }, "a constant image stays constant")
         let cropped = try ResizePolicy.centerCrop(size: 224).apply(to: image)
         #expect(cropped.width == 224 && cropped.height == 224)
         let nearest = try ResizePolicy.nearestMultiple(of: 14).apply(to: image)
         #expect(nearest.width == 406 && nearest.height == 294)
-        #expect(throws: ImageError.self) { try image.centerCropped(width: 500, height: 10) }
+        #expect(throws: ImageError.self) { try image.rgb8.centerCropped(width: 500, height: 10) }
         #expect(throws: ImageError.self) { try image.resized(width: 0, height: 10) }
     }
 

@@ -1,0 +1,44 @@
+import CWebP
+import Foundation
+
+/// WebP files (lossy and lossless, with or without alpha) through libwebp, with its default fancy
+/// upsampling as Pillow uses it. Alpha is dropped without compositing, as `convert("RGB")` does.
+public enum WebP {
+    /// Decodes WebP bytes; refuses images above `maximumPixels` from the header, before decoding.
+    public static func decode(_ data: Data, name: String = "image",
+                              maximumPixels: Int = PNG.maximumPixels) throws -> RGB8Image {
+        func fail(_ reason: String) -> ImageError { .corrupt(path: name, format: "WebP", reason: reason) }
+        return try data.withUnsafeBytes { raw -> RGB8Image in
+            guard let base = raw.bindMemory(to: UInt8.self).baseAddress else { throw fail("the file is empty") }
+            var features = WebPBitstreamFeatures()
+            let status = WebPGetFeatures(base, raw.count, &features)
+            guard status == VP8_STATUS_OK else { throw fail(describe(status)) }
+            guard features.has_animation == 0 else { throw fail("animated WebP is not supported") }
+            let (width, height) = (Int(features.width), Int(features.height))
+            guard width > 0, height > 0 else { throw fail("the image has no pixels") }
+            guard width * height <= maximumPixels else {
+                throw ImageError.tooLarge(path: name, width: width, height: height)
+            }
+            var rgba = [UInt8](repeating: 0, count: width * height * 4)
+            // RGBA, as Pillow's decoder asks for, then the alpha dropped: the colour samples are libwebp's.
+            let decoded = rgba.withUnsafeMutableBufferPointer {
+                WebPDecodeRGBAInto(base, raw.count, $0.baseAddress, $0.count, Int32(width * 4))
+            }
+            guard decoded != nil else { throw fail("the image data is corrupt or truncated") }
+            var rgb = [UInt8](repeating: 0, count: width * height * 3)
+            for p in 0..<(width * height) {
+                rgb[p * 3] = rgba[p * 4]; rgb[p * 3 + 1] = rgba[p * 4 + 1]; rgb[p * 3 + 2] = rgba[p * 4 + 2]
+            }
+            return RGB8Image(unchecked: width, height, rgb)
+        }
+    }
+
+    private static func describe(_ status: VP8StatusCode) -> String {
+        switch status {
+        case VP8_STATUS_NOT_ENOUGH_DATA: return "the file is truncated"
+        case VP8_STATUS_UNSUPPORTED_FEATURE: return "the file uses an unsupported WebP feature"
+        case VP8_STATUS_OUT_OF_MEMORY: return "out of memory"
+        default: return "the header is corrupt"
+        }
+    }
+}
