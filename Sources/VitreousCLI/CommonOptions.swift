@@ -1,22 +1,16 @@
 import ArgumentParser
 import Foundation
+import Logging
 import VitreousImage
 import VitreousModel
 import VitreousTensor
 
-/// The image or folder a command runs on.
-struct InputOptions: ParsableArguments {
-    @Argument(help: "A PNG image or a folder of PNG images.")
-    var input: String
-
-    /// The PNG files the input names.
-    func paths() throws -> [String] { try imagePaths(input) }
-}
-
 /// The model, device and input size options of every command that runs the encoder.
 struct ModelOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("Weights: a .safetensors file in Hugging Face or original DINOv2 key layout.",
-                                            valueName: "file"))
+    @Option(name: .long, help: ArgumentHelp("""
+        Weights: a .safetensors file in Hugging Face or original DINOv2 key layout, or a Hugging Face model \
+        folder (model.safetensors, with config.json giving the heads).
+        """, valueName: "file"))
     var model: String
 
     @Option(name: .long, help: ArgumentHelp("cpu, opencl, opencl:N or part of a device name (default: VITREOUS_DEVICE, else automatic).",
@@ -26,9 +20,23 @@ struct ModelOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("""
         Input size: N resizes the shorter side to N·256/224 and crops the centre N×N (DINOv2's evaluation \
         transform; N a multiple of 14); WxH resizes to exactly that; auto keeps the aspect and rounds both \
-        sides to multiples of 14.
+        sides to multiples of 14. Every size resamples with Pillow's 8-bit bicubic, as torchvision does on a \
+        PIL image, so inputs match the PyTorch pipeline pixel for pixel.
         """, valueName: "size"))
     var size = "224"
+
+    @Option(name: .long, help: ArgumentHelp("""
+        Centre-crop rounding for --size N: torchvision (the default: DINOv2's own evaluation transform, \
+        round(margin/2)) or transformers (the Hugging Face image processor, margin // 2; one pixel apart \
+        on odd margins).
+        """, valueName: "rounding"))
+    var crop: CropRounding = .torchvision
+
+    @Option(name: .long, help: ArgumentHelp("""
+        With --size auto, refuse images that would give more than this many patch tokens (4096 = a \
+        896×896 input; attention cost grows with its square).
+        """, valueName: "count"))
+    var maxTokens = 4096
 
     @Option(name: .long, help: "Attention heads, for weight files that do not say (default: hidden size / 64).")
     var heads: Int?
@@ -44,7 +52,7 @@ struct ModelOptions: ParsableArguments {
             guard side >= patch, side % patch == 0 else {
                 throw CLIError("--size \(size): must be a positive multiple of \(patch) (for example 224 or 518)")
             }
-            return .centerCrop(size: side)
+            return .centerCrop(size: side, rounding: crop)
         }
         let parts = text.split(separator: "x")
         if parts.count == 2, let width = Int(parts[0]), let height = Int(parts[1]) {
@@ -56,21 +64,51 @@ struct ModelOptions: ParsableArguments {
         throw CLIError("--size \(size): use N, WxH or auto")
     }
 
+    /// The batch-1 image run of the map commands, with the input and size options applied.
+    func imageRun(_ encoder: ViTEncoder, inputs: InputOptions, batch: Int = 1, options: EncoderOptions) throws -> ImageRun {
+        var run = ImageRun(encoder: encoder, policy: try resizePolicy(patch: encoder.config.patchSize),
+                           batchSize: batch, options: options)
+        run.readOptions = inputs.readOptions
+        run.maxTokens = maxTokens
+        return run
+    }
+
     /// Loads the encoder onto the chosen device.
     func loadEncoder() throws -> ViTEncoder {
         setUpLogging(verbose: logging.verbose)
         let device = try chosenDevice(self.device)
-        guard FileManager.default.fileExists(atPath: model) else { throw CLIError("\(model): no such file") }
-        let url = URL(fileURLWithPath: model)
-        let file = try SafetensorsFile(url)
-        let config = try ViTConfig.inferred(from: file, heads: heads)
-        return ViTEncoder(weights: try ViTHostWeights.load(file, config: config).tensors(on: device))
+        let checkpoint = try ModelLocation(model)
+        let file: SafetensorsFile
+        do {
+            file = try SafetensorsFile(checkpoint.weights)
+        } catch {
+            throw CLIError("\(checkpoint.weights.path): \(error)")
+        }
+        let started = Date()
+        let config = try ViTConfig.inferred(from: file, heads: heads ?? checkpoint.heads)
+        let encoder = ViTEncoder(weights: try ViTHostWeights.load(file, config: config).tensors(on: device))
+        let seconds = String(format: "%.2f", Date().timeIntervalSince(started))
+        Logger(label: "vitreous").debug("""
+            loaded \(checkpoint.weights.path) (D \(config.hiddenSize), \(config.depth) blocks, \(config.heads) heads, \
+            \(config.registerCount) registers) onto \(device) in \(seconds) s
+            """)
+        return encoder
     }
 }
 
-/// The device a `--device` option names, or ``Device/default`` when it names none.
+/// The device a `--device` option names, else the one `VITREOUS_DEVICE` names (an error if it names none,
+/// as for `--device`), else ``Device/default``.
 func chosenDevice(_ text: String?) throws -> Device {
-    guard let text else { return Device.default }
+    guard let text else {
+        if let variable = ProcessInfo.processInfo.environment["VITREOUS_DEVICE"], !variable.isEmpty {
+            do {
+                return try Device.parse(variable)
+            } catch {
+                throw CLIError("VITREOUS_DEVICE=\(variable): \(error)")
+            }
+        }
+        return Device.default
+    }
     do {
         return try Device.parse(text)
     } catch {
@@ -98,19 +136,6 @@ func setUpLogging(verbose: Bool) {
     }
 }
 
-/// The PNG files an input names: the file itself, or the `.png` files of a folder, sorted by name.
-func imagePaths(_ input: String) throws -> [String] {
-    var isFolder: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: input, isDirectory: &isFolder) else {
-        throw CLIError("\(input): no such file or folder")
-    }
-    guard isFolder.boolValue else { return [input] }
-    let names = try FileManager.default.contentsOfDirectory(atPath: input)
-        .filter { $0.lowercased().hasSuffix(".png") && !$0.hasPrefix(".") }.sorted()
-    guard !names.isEmpty else { throw CLIError("\(input): the folder has no PNG images") }
-    return names.map { (input as NSString).appendingPathComponent($0) }
-}
-
 /// Creates the output folder (and its parents) if needed.
 func outputFolder(_ path: String) throws -> URL {
     let url = URL(fileURLWithPath: path)
@@ -119,8 +144,22 @@ func outputFolder(_ path: String) throws -> URL {
     } catch {
         throw CLIError("\(path): cannot create the output folder (\(error.localizedDescription))")
     }
+    InterruptCleanup.watch(url)
     return url
 }
 
-/// The file name of an image without folder and extension, for naming its outputs.
-func stem(_ path: String) -> String { ((path as NSString).lastPathComponent as NSString).deletingPathExtension }
+/// `folder/relative`, its parent folders created (outputs mirror the inputs' subfolders).
+func outputURL(_ folder: URL, _ relative: String) throws -> URL {
+    let url = folder.appendingPathComponent(relative)
+    let parent = url.deletingLastPathComponent()
+    if parent.standardizedFileURL.path != folder.standardizedFileURL.path {
+        do {
+            try FileManager.default.createDirectory(at: parent, withIntermediateDirectories: true)
+        } catch {
+            throw CLIError("\(parent.path): cannot create the folder (\(error.localizedDescription))")
+        }
+    }
+    return url
+}
+
+extension CropRounding: ExpressibleByArgument {}

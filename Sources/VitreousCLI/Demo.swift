@@ -90,9 +90,7 @@ struct Demo: ParsableCommand {
             .run(encoder: encoder, images: searchImages)
         let registers = found.registers
         let neuronsURL = folder.appendingPathComponent("neurons.json")
-        let json = JSONEncoder()
-        json.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try AtomicFile.write(try json.encode(registers), to: neuronsURL)
+        try NeuronsFile.write(registers, weights: try encoder.weights.host(), to: neuronsURL)
         let best = found.scores.map { "block \($0.layer), unit \($0.neuron) (score \(String(format: "%.2f", $0.score)))" }
         step.done("register neuron found on 4 other images: \(best.joined(separator: ", "))", neuronsURL.path)
         let (record, panel) = try ImageRepairer(encoder: encoder, method: .ttr, detector: .default, registers: registers)
@@ -118,8 +116,25 @@ struct Demo: ParsableCommand {
               repair.png                             input | norms before | after | attention before | after the
                                                      test-time register took the neuron's activations: the four
                                                      cells are ordinary again and attention goes to the register.
-            Try the same commands on a real model: vitreous norms IMAGE --model dinov2.safetensors
             """)
+        print(advice(folder: out))
+    }
+
+    /// The commands that reproduce the demo's maps and repair from its files. `--size auto` keeps the 224×224
+    /// image as it is; the default `--size 224` would resize it to 256 and crop the centre (DINOv2's evaluation
+    /// transform), moving the flat patches off the 14-pixel grid so that no artifact forms. `--top-k 1` is
+    /// the demo's search; the other search defaults are the command's.
+    func advice(folder: String) -> String {
+        let image = "\(folder)/image.png", model = "--model \(folder)/model.safetensors --size auto"
+        return """
+
+            The same with the command line (--size auto keeps the 224×224 image as it is; the default \
+            --size 224 resizes to 256 and crops, which moves the flat patches off the 14-pixel grid):
+              vitreous norms \(image) \(model) --out \(folder)/cli-norms
+              vitreous attention \(image) \(model) --out \(folder)/cli-attention
+              vitreous repair \(image) \(model) --method ttr --find-neurons \(folder)/search --top-k 1 --out \(folder)/cli-repair
+            Then on a real model: vitreous norms IMAGE --model dinov2-folder/
+            """
     }
 
     /// Textured noise (the foreground) with flat cells where the layout puts background, in 0…1 pixels:

@@ -32,41 +32,36 @@ struct Encode: ParsableCommand {
     @Option(name: .long, help: "safetensors or npy.")
     var format: FeatureFormat = .safetensors
 
-    @Flag(name: .long, help: "Print a one-line JSON summary on stdout at the end.")
-    var json = false
-
     func validate() throws {
         guard batch >= 1 else { throw ValidationError("--batch must be at least 1") }
     }
 
     func run() throws {
-        let paths = try inputs.paths()
+        let found = try inputs.collect()
+        let folder = try outputFolder(out)
+        let (images, skipped) = try imagesToRun(found.images, options: inputs) { image in
+            [folder.appendingPathComponent(image.name + (format == .safetensors ? ".safetensors" : ""))]
+        }
         let encoder = try modelOptions.loadEncoder()
         let selected = try layerSelection(layers, depth: encoder.config.depth)
-        let folder = try outputFolder(out)
-        let run = ImageRun(encoder: encoder, policy: try modelOptions.resizePolicy(patch: encoder.config.patchSize),
-                           batchSize: batch, options: EncoderOptions(hiddenStates: !selected.isEmpty,
-                                                                     tokenNorms: !selected.isEmpty))
-        let summary = run.run(paths) { images, output in
+        let run = try modelOptions.imageRun(encoder, inputs: inputs, batch: batch,
+                                            options: EncoderOptions(hiddenStates: !selected.isEmpty,
+                                                                    tokenNorms: !selected.isEmpty))
+        var summary = run.run(images) { images, output in
             let features = try FeatureBatch(output, layers: selected)
             for (index, image) in images.enumerated() {
-                try features.write(item: index, name: stem(image.path), to: folder, format: format)
+                try features.write(item: index, name: image.name, to: folder, format: format)
             }
         }
-        if json {
-            let line: [String: Any] = [
-                "images": summary.processed, "failed": summary.failures.count,
-                "seconds": (summary.seconds * 1000).rounded() / 1000,
-                "images_per_second": summary.seconds > 0 ? (Double(summary.processed) / summary.seconds * 100).rounded() / 100 : 0,
-                "device": encoder.device.description, "model": modelOptions.model, "out": folder.path,
-            ]
-            let data = try JSONSerialization.data(withJSONObject: line, options: [.sortedKeys])
-            print(String(decoding: data, as: UTF8.self))
-        } else {
-            print(String(format: "encoded %d images in %.2f s on %@ → %@", summary.processed, summary.seconds,
-                         encoder.device.description, folder.path))
-        }
-        try summary.report()
+        summary.skippedExisting = skipped
+        summary.notImages = found.notImages
+        let rate = summary.seconds > 0 ? (Double(summary.processed) / summary.seconds * 100).rounded() / 100 : 0
+        try summary.finish(
+            json: inputs.json,
+            text: String(format: "encoded %d images in %.2f s on %@ → %@", summary.processed, summary.seconds,
+                         encoder.device.description, folder.path),
+            fields: ["command": "encode", "images_per_second": rate, "device": encoder.device.description,
+                     "model": modelOptions.model, "out": folder.path])
     }
 }
 
@@ -74,14 +69,18 @@ enum FeatureFormat: String, ExpressibleByArgument, CaseIterable {
     case safetensors, npy
 }
 
-/// Parses `--layers`: comma-separated indices in 0...depth, or `all`.
+/// Parses `--layers`: comma-separated layers in 0...depth (0 the embeddings, L the output of the L-th
+/// block), each at most once, or `all`.
 func layerSelection(_ text: String?, depth: Int) throws -> [Int] {
     guard let text, !text.isEmpty else { return [] }
     if text.lowercased() == "all" { return Array(0...depth) }
-    return try text.split(separator: ",").map { part in
+    var seen = Set<Int>()
+    return try text.split(separator: ",", omittingEmptySubsequences: false).map { part in
         guard let layer = Int(part.trimmingCharacters(in: .whitespaces)), (0...depth).contains(layer) else {
-            throw CLIError("--layers \(text): '\(part)' is not a layer in 0...\(depth)")
+            throw CLIError("--layers \(text): '\(part)' is not a layer in 0...\(depth) "
+                + "(0 = embeddings, L = output of block L)")
         }
+        guard seen.insert(layer).inserted else { throw CLIError("--layers \(text): layer \(layer) is listed twice") }
         return layer
     }
 }
@@ -126,9 +125,9 @@ struct FeatureBatch {
         case .safetensors:
             var writer = SafetensorsWriter(metadata: ["producer": "vitreous encode"])
             for (key, values, shape) in arrays { try writer.add(key, values, shape: shape) }
-            try writer.write(to: folder.appendingPathComponent(name + ".safetensors"))
+            try writer.write(to: try outputURL(folder, name + ".safetensors"))
         case .npy:
-            let sub = folder.appendingPathComponent(name)
+            let sub = try outputURL(folder, name)
             try FileManager.default.createDirectory(at: sub, withIntermediateDirectories: true)
             for (key, values, shape) in arrays {
                 try NPYArray(values, shape: shape).write(to: sub.appendingPathComponent(key + ".npy"))

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import VitreousImage
 import VitreousModel
 import VitreousTensor
@@ -6,6 +7,8 @@ import VitreousTensor
 /// One image as the encoder saw it.
 struct PreparedImage {
     let path: String
+    /// The name its outputs take (see ``InputImage``).
+    let name: String
     /// After resizing and cropping, before normalisation: what heatmaps are drawn over.
     let image: Image
 }
@@ -18,6 +21,9 @@ struct ImageRun {
     let policy: ResizePolicy
     let batchSize: Int
     let options: EncoderOptions
+    var readOptions = ImageReadOptions()
+    /// Images whose input would have more patch tokens are refused (`--max-tokens`, for `--size auto`).
+    var maxTokens = Int.max
     var showProgress = true
 
     struct Failure {
@@ -36,12 +42,28 @@ struct ImageRun {
         let processed: Int
         let failures: [Failure]
         let seconds: Double
+        /// Images left out because their outputs existed (`--skip-existing`).
+        var skippedExisting = 0
+        /// Files in the input folders that are not images.
+        var notImages: [String] = []
     }
 
-    func run(_ paths: [String], label: String = "images",
+    /// One image decoded and brought to the encoder's input size (not yet normalised).
+    func prepare(_ input: InputImage) throws -> Image {
+        let decoded = try ImageFile.read(input.path, options: readOptions)
+        let size = policy.outputSize(width: decoded.width, height: decoded.height)
+        let patch = encoder.config.patchSize, tokens = (size.width / patch) * (size.height / patch)
+        guard tokens <= maxTokens else {
+            throw CLIError("\(input.path): \(decoded.width)×\(decoded.height) becomes \(size.width)×\(size.height), "
+                + "\(tokens) patch tokens, above --max-tokens \(maxTokens)")
+        }
+        return try policy.apply(to: decoded).image
+    }
+
+    func run(_ inputs: [InputImage], label: String = "images",
              handle: ([PreparedImage], EncoderOutput) throws -> Void) -> Summary {
         let start = Date()
-        let progress = ProgressBar(total: paths.count, label: label, enabled: showProgress)
+        let progress = ProgressBar(total: inputs.count, label: label, enabled: showProgress)
         var failures: [Failure] = []
         var pending: [PreparedImage] = []
         var processed = 0
@@ -53,7 +75,11 @@ struct ImageRun {
             do {
                 let tensor = try Preprocessor(resize: .exact(width: batch[0].image.width, height: batch[0].image.height))
                     .tensor(batch.map(\.image), on: encoder.device)
+                let started = Date()
                 try handle(batch, try encoder.encode(tensor, options: options))
+                let milliseconds = String(format: "%.1f", Date().timeIntervalSince(started) * 1000)
+                Logger(label: "vitreous").debug(
+                    "\(batch.count) image(s) of \(batch[0].image.width)×\(batch[0].image.height) encoded and written in \(milliseconds) ms")
                 processed += batch.count
             } catch {
                 failures += batch.map { Failure(path: $0.path, error: error) }
@@ -61,16 +87,16 @@ struct ImageRun {
             progress.advance(by: batch.count)
         }
 
-        for path in paths {
+        for input in inputs {
             do {
-                let image = try policy.apply(to: try PNG.read(path).rgb())
+                let image = try prepare(input)
                 if let first = pending.first, first.image.width != image.width || first.image.height != image.height {
                     flush()
                 }
-                pending.append(PreparedImage(path: path, image: image))
+                pending.append(PreparedImage(path: input.path, name: input.name, image: image))
                 if pending.count >= batchSize { flush() }
             } catch {
-                failures.append(Failure(path: path, error: error))
+                failures.append(Failure(path: input.path, error: error))
                 progress.advance()
             }
         }
@@ -80,13 +106,35 @@ struct ImageRun {
 }
 
 extension ImageRun.Summary {
-    /// Prints the failures, one line each, and throws when there were any so the exit code says so.
-    func report() throws {
-        for failure in failures {
-            FileHandle.standardError.write(Data("error: \(failure.message)\n".utf8))
+    /// Ends a command: the failures one line each on stderr (or in the JSON object with `json`), the
+    /// passed-over files noted, and an error when any image failed so the exit code is 1. `fields` join the
+    /// JSON object; `text` is the closing line otherwise.
+    func finish(json: Bool, text: String, fields: [String: Any] = [:]) throws {
+        if json {
+            var object = fields
+            object["images"] = processed
+            object["failed"] = failures.map { ["path": $0.path, "error": $0.message] }
+            object["skipped_existing"] = skippedExisting
+            object["not_images"] = notImages
+            object["seconds"] = (seconds * 1000).rounded() / 1000
+            let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+            print(String(decoding: data, as: UTF8.self))
+        } else {
+            print(text)
+            var notes: [String] = []
+            if skippedExisting > 0 { notes.append("skipped \(skippedExisting) images whose outputs exist") }
+            if let first = notImages.first {
+                notes.append("skipped \(notImages.count) file\(notImages.count == 1 ? "" : "s") that "
+                    + "\(notImages.count == 1 ? "is" : "are") not PNG, JPEG or WebP (first: \(first))")
+            }
+            if !notes.isEmpty { print(notes.joined(separator: "; ")) }
+            for failure in failures {
+                FileHandle.standardError.write(Data("error: \(failure.message)\n".utf8))
+            }
         }
         if !failures.isEmpty {
-            throw CLIError("\(failures.count) of \(processed + failures.count) images failed (listed above)")
+            throw CLIError("\(failures.count) of \(processed + failures.count) images failed"
+                + (json ? "" : " (listed above)"))
         }
     }
 }

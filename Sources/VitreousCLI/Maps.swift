@@ -25,16 +25,18 @@ struct AttentionMaps: ParsableCommand {
     var opacity: Float = 0.6
 
     func run() throws {
-        let paths = try inputs.paths()
-        let encoder = try modelOptions.loadEncoder()
+        let found = try inputs.collect()
         let folder = try outputFolder(out)
-        let run = ImageRun(encoder: encoder, policy: try modelOptions.resizePolicy(patch: encoder.config.patchSize),
-                           batchSize: 1, options: EncoderOptions(clsAttention: true))
-        let summary = run.run(paths) { images, output in
+        let (paths, skipped) = try imagesToRun(found.images, options: inputs) {
+            [folder.appendingPathComponent("\($0.name).attention.mean.png")]
+        }
+        let encoder = try modelOptions.loadEncoder()
+        let run = try modelOptions.imageRun(encoder, inputs: inputs, options: EncoderOptions(clsAttention: true))
+        var summary = run.run(paths) { images, output in
             guard let attention = output.clsAttention else { return }
             let maps = try AttentionGrid(attention, output: output)
             for (item, image) in images.enumerated() {
-                let name = stem(image.path)
+                let name = image.name
                 for head in 0..<maps.heads {
                     try maps.overlay(item: item, head: head, on: image.image, opacity: opacity)
                         .write(folder, "\(name).attention.head-\(head).png")
@@ -42,12 +44,13 @@ struct AttentionMaps: ParsableCommand {
                 try maps.overlay(item: item, head: nil, on: image.image, opacity: opacity)
                     .write(folder, "\(name).attention.mean.png")
                 let top = maps.peak(item: item)
-                print("\(image.path): mean CLS attention peaks at patch (row \(top.row), column \(top.column)) "
-                    + String(format: "with %.1f %% of the patch mass", top.share * 100))
+                if !inputs.json { print("\(image.path): mean CLS attention peaks at patch (row \(top.row), column \(top.column)) "
+                    + String(format: "with %.1f %% of the patch mass", top.share * 100)) }
             }
         }
-        print("wrote attention maps of \(summary.processed) images to \(folder.path)")
-        try summary.report()
+        (summary.skippedExisting, summary.notImages) = (skipped, found.notImages)
+        try summary.finish(json: inputs.json, text: "wrote attention maps of \(summary.processed) images to \(folder.path)",
+                           fields: ["command": "attention", "out": folder.path])
     }
 }
 
@@ -114,27 +117,32 @@ struct NormMaps: ParsableCommand {
     var layers = "all"
 
     func run() throws {
-        let paths = try inputs.paths()
+        let found = try inputs.collect()
+        let folder = try outputFolder(out)
         let encoder = try modelOptions.loadEncoder()
         let selected = try layerSelection(layers, depth: encoder.config.depth)
-        let folder = try outputFolder(out)
-        let run = ImageRun(encoder: encoder, policy: try modelOptions.resizePolicy(patch: encoder.config.patchSize),
-                           batchSize: 1, options: EncoderOptions(tokenNorms: true))
-        let summary = run.run(paths) { images, output in
+        let (paths, skipped) = try imagesToRun(found.images, options: inputs) { image in
+            selected.map { folder.appendingPathComponent("\(image.name).norms.layer-\($0).png") }
+        }
+        let run = try modelOptions.imageRun(encoder, inputs: inputs, options: EncoderOptions(tokenNorms: true))
+        var summary = run.run(paths) { images, output in
             guard let norms = output.tokenNorms else { return }
             for (item, image) in images.enumerated() {
                 var last: [Float] = []
                 for layer in selected {
                     last = try patchNorms(norms[layer], item: item, output: output)
                     try normMap(last, output: output, patch: encoder.config.patchSize)
-                        .write(folder, "\(stem(image.path)).norms.layer-\(layer).png")
+                        .write(folder, "\(image.name).norms.layer-\(layer).png")
                 }
-                print("\(image.path), layer \(selected.last ?? 0):")
-                print(histogram(last))
+                if !inputs.json {
+                    print("\(image.path), layer \(selected.last ?? 0):")
+                    print(histogram(last))
+                }
             }
         }
-        print("wrote norm maps of \(summary.processed) images to \(folder.path)")
-        try summary.report()
+        (summary.skippedExisting, summary.notImages) = (skipped, found.notImages)
+        try summary.finish(json: inputs.json, text: "wrote norm maps of \(summary.processed) images to \(folder.path)",
+                           fields: ["command": "norms", "out": folder.path])
     }
 }
 
@@ -172,6 +180,6 @@ func histogram(_ values: [Float], bins: Int = 12, width: Int = 40) -> String {
 extension Image {
     /// Writes the image as `name` in `folder`.
     func write(_ folder: URL, _ name: String) throws {
-        try PNG.write(self, to: folder.appendingPathComponent(name).path)
+        try PNG.write(self, to: try outputURL(folder, name).path)
     }
 }

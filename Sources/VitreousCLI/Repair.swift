@@ -30,14 +30,22 @@ struct Repair: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Register neurons (JSON from --find-neurons) for ttr.", valueName: "file"))
     var neurons: String?
 
-    @Option(name: .long, help: ArgumentHelp("Find register neurons on the PNG images of this folder first.",
+    @Flag(name: .long, help: "Use a --neurons file even if it was made for other weights.")
+    var force = false
+
+    @Option(name: .long, help: ArgumentHelp("Find register neurons on the images of this folder first.",
                                             valueName: "folder"))
     var findNeurons: String?
 
-    @Option(name: .long, help: "Neuron search: block (0-based) whose output decides the artifacts (default: last).")
+    @Option(name: .long, help: """
+        Neuron search: the layer whose patch norms decide which patches are artifacts, numbered as --layers \
+        (L = output of block L, 1…depth; default: depth).
+        """)
     var detectLayer: Int?
 
-    @Option(name: .long, help: "Neuron search: highest block whose neurons are candidates (default: half the depth).")
+    @Option(name: .long, help: """
+        Neuron search: candidate neurons come from blocks 1…this, numbered as --layers (default: depth / 2).
+        """)
     var topLayer: Int?
 
     @Option(name: .long, help: "Neuron search: how many neurons to keep.")
@@ -58,21 +66,25 @@ struct Repair: ParsableCommand {
     var direction = false
 
     func run() throws {
-        let paths = try inputs.paths()
-        let encoder = try modelOptions.loadEncoder()
-        let policy = try modelOptions.resizePolicy(patch: encoder.config.patchSize)
+        let found = try inputs.collect()
         let folder = try outputFolder(out)
+        let (inputImages, skipped) = try imagesToRun(found.images, options: inputs) {
+            [folder.appendingPathComponent("\($0.name).repair.png")]
+        }
+        let encoder = try modelOptions.loadEncoder()
+        let depth = encoder.config.depth
+        for (flag, value) in [("--detect-layer", detectLayer), ("--top-layer", topLayer)] {
+            if let value, !(1...depth).contains(value) {
+                throw CLIError("\(flag) \(value): the model's layers are 1…\(depth) (L = output of block L)")
+            }
+        }
+        let run = try modelOptions.imageRun(encoder, inputs: inputs, options: EncoderOptions())
         let detector: ArtifactDetector = threshold.map { .absolute(threshold: $0) } ?? .default
         var registers: TestTimeRegisters?
         if let findNeurons {
-            registers = try search(folder: findNeurons, encoder: encoder, policy: policy, detector: detector, out: folder)
+            registers = try search(folder: findNeurons, run: run, detector: detector, out: folder)
         } else if let neurons {
-            do {
-                registers = try JSONDecoder().decode(TestTimeRegisters.self,
-                                                     from: try Data(contentsOf: URL(fileURLWithPath: neurons)))
-            } catch {
-                throw CLIError("\(neurons): not a register-neuron file (\(error))")
-            }
+            registers = try NeuronsFile.read(neurons, weights: try encoder.weights.host(), force: force)
         }
         if method == .ttr && registers == nil {
             throw CLIError("--method ttr needs --neurons FILE or --find-neurons FOLDER")
@@ -81,20 +93,23 @@ struct Repair: ParsableCommand {
         if direction {
             let start = Date()
             repairer.directions = try SingularDefect.directions(of: try encoder.weights.host())
-            print(String(format: "defect directions of %d blocks from the weights in %.1f s", encoder.config.depth,
-                         Date().timeIntervalSince(start)))
+            if !inputs.json {
+                print(String(format: "defect directions of %d blocks from the weights in %.1f s", encoder.config.depth,
+                             Date().timeIntervalSince(start)))
+            }
         }
         var records: [ImageRepairer.Record] = []
         var failures: [ImageRun.Failure] = []
-        let progress = ProgressBar(total: paths.count, label: "images")
-        for path in paths {
+        let start = Date()
+        let progress = ProgressBar(total: inputImages.count, label: "images")
+        for input in inputImages {
             do {
-                let image = try policy.apply(to: try PNG.read(path).rgb())
-                let (record, panel) = try repairer.repair(image, name: path)
-                try panel.write(folder, "\(stem(path)).repair.png")
+                let image = try run.prepare(input)
+                let (record, panel) = try repairer.repair(image, name: input.path)
+                try panel.write(folder, "\(input.name).repair.png")
                 records.append(record)
             } catch {
-                failures.append(ImageRun.Failure(path: path, error: error))
+                failures.append(ImageRun.Failure(path: input.path, error: error))
             }
             progress.advance()
         }
@@ -102,29 +117,47 @@ struct Repair: ParsableCommand {
         encoderJSON.outputFormatting = [.prettyPrinted, .sortedKeys]
         try AtomicFile.write(try encoderJSON.encode(records), to: folder.appendingPathComponent("repair-report.json"))
         let summary = records.map(\.summary).joined(separator: "\n")
-        print(summary)
         if report { try AtomicFile.write(Data((summary + "\n").utf8), to: folder.appendingPathComponent("repair-report.txt")) }
-        try ImageRun.Summary(processed: records.count, failures: failures, seconds: 0).report()
+        var result = ImageRun.Summary(processed: records.count, failures: failures, seconds: Date().timeIntervalSince(start))
+        (result.skippedExisting, result.notImages) = (skipped, found.notImages)
+        try result.finish(json: inputs.json, text: summary,
+                          fields: ["command": "repair", "method": method.rawValue, "out": folder.path])
     }
 
-    /// Finds register neurons on a folder of images and saves them as neurons.json.
-    func search(folder: String, encoder: ViTEncoder, policy: ResizePolicy, detector: ArtifactDetector,
-                out: URL) throws -> TestTimeRegisters {
+    /// Finds register neurons on a folder of images and saves them as neurons.json. Images that cannot be
+    /// read are listed and skipped, as every command does.
+    func search(folder: String, run: ImageRun, detector: ArtifactDetector, out: URL) throws -> TestTimeRegisters {
+        let encoder = run.encoder
         let depth = encoder.config.depth
-        let search = RegisterNeuronSearch(detectLayer: detectLayer ?? depth - 1, topLayer: topLayer ?? depth / 2,
+        // --detect-layer and --top-layer count layers as --layers does; the search takes 0-based blocks.
+        let search = RegisterNeuronSearch(detectLayer: (detectLayer ?? depth) - 1, topLayer: (topLayer ?? depth / 2) - 1,
                                           topK: topK, detector: detector)
-        let images = try imagePaths(folder).map { path in
-            try Preprocessor(resize: policy).tensor([try PNG.read(path)], on: encoder.device)
+        let found = try InputSet([folder], recursive: inputs.recursive)
+        var images: [Tensor] = []
+        var failures: [ImageRun.Failure] = []
+        for input in found.images {
+            do {
+                let image = try run.prepare(input)
+                images.append(try Preprocessor(resize: .exact(width: image.width, height: image.height))
+                    .tensor([image], on: encoder.device))
+            } catch {
+                failures.append(ImageRun.Failure(path: input.path, error: error))
+            }
         }
+        for failure in failures {
+            FileHandle.standardError.write(Data("error: \(failure.message) (skipped by the neuron search)\n".utf8))
+        }
+        guard !images.isEmpty else { throw CLIError("--find-neurons \(folder): no readable images") }
         let progress = ProgressBar(total: images.count, label: "images searched")
         let result = try search.run(encoder: encoder, images: images) { _ in progress.advance() }
-        let encoderJSON = JSONEncoder()
-        encoderJSON.outputFormatting = [.prettyPrinted, .sortedKeys]
         let registers = result.registers
-        try AtomicFile.write(try encoderJSON.encode(registers), to: out.appendingPathComponent("neurons.json"))
-        print("register neurons from \(result.imagesUsed) of \(images.count) images (block: neuron score):")
-        for score in result.scores { print(String(format: "  %d: %d  %.3f", score.layer, score.neuron, score.score)) }
-        print("  → \(out.appendingPathComponent("neurons.json").path)")
+        let url = out.appendingPathComponent("neurons.json")
+        try NeuronsFile.write(registers, weights: try encoder.weights.host(), to: url)
+        if !inputs.json {
+            print("register neurons from \(result.imagesUsed) of \(images.count) images (block, numbered as --layers: neuron score):")
+            for score in result.scores { print(String(format: "  %d: %d  %.3f", score.layer + 1, score.neuron, score.score)) }
+            print("  → \(url.path)")
+        }
         return registers
     }
 }

@@ -78,7 +78,7 @@ struct CLITests {
             let result = try cli.run("encode", "images", "--model", model, "--size", "auto", "--out", "features",
                                      "--layers", "0,2", "--json")
             #expect(result.status != 0, "one image is broken")
-            #expect(result.stderr.contains("images/broken.png: not a PNG file"), "\(result.stderr)")
+            #expect(result.stderr.contains("images/broken.png: not a PNG, JPEG or WebP image"), "\(result.stderr)")
             #expect(result.stdout.contains("\"images\":2"), "\(result.stdout)")
             let a = try SafetensorsFile(cli.folder.appendingPathComponent("features/a.safetensors"))
             #expect(try a.info("patches").shape == [3, 4, 64])
@@ -150,11 +150,13 @@ struct CLITests {
             try Data("GIF89a".utf8).write(to: cli.folder.appendingPathComponent("pic.gif"))
             let cases: [([String], String)] = [
                 (["encode", "missing.png", "--model", model], "missing.png: no such file or folder"),
-                (["encode", "empty", "--model", model], "empty: the folder has no PNG images"),
-                (["encode", "pic.gif", "--model", model], "pic.gif: not a PNG file"),
+                (["encode", "empty", "--model", model], "empty: no PNG, JPEG or WebP images"),
+                (["encode", "pic.gif", "--model", model], "pic.gif: not a PNG, JPEG or WebP image"),
                 (["encode", "half.png", "--model", model], "half.png: cannot decode PNG"),
                 (["encode", image, "--model", "fake.safetensors"], "fake.safetensors"),
                 (["encode", image, "--model", "nowhere.safetensors"], "nowhere.safetensors: no such file"),
+                (["encode", image, "--model", model, "--layers", "1,1"], "layer 1 is listed twice"),
+                (["encode", image, "--model", model, "--layers", "1,"], "--layers 1,"),
                 (["encode", image, "--model", model, "--size", "100"], "--size 100"),
                 (["encode", image, "--model", model, "--device", "tpu"], "--device tpu"),
                 (["encode", image, "--model", model, "--layers", "9"], "--layers 9"),

@@ -1,5 +1,33 @@
 import COpenCL
 import Foundation
+import Logging
+
+private let stderrLock = NSLock()
+
+/// Runs `body` with file descriptor 2 pointed at /dev/null: PoCL's compiler prints "1 warning generated."
+/// straight onto the process's stderr. The build log keeps the text; with VITREOUS_CL_COMPILER_OUTPUT set,
+/// nothing is silenced.
+func withCompilerChatterSilenced<R>(_ body: () -> R) -> R {
+    guard ProcessInfo.processInfo.environment["VITREOUS_CL_COMPILER_OUTPUT"] == nil else { return body() }
+    return stderrLock.withLock {
+        fflush(nil)
+        let saved = dup(STDERR_FILENO)
+        let null = open("/dev/null", O_WRONLY)
+        guard saved >= 0, null >= 0 else {
+            if saved >= 0 { close(saved) }
+            if null >= 0 { close(null) }
+            return body()
+        }
+        dup2(null, STDERR_FILENO)
+        close(null)
+        defer {
+            fflush(nil)
+            dup2(saved, STDERR_FILENO)
+            close(saved)
+        }
+        return body()
+    }
+}
 
 /// One argument of a kernel launch.
 enum KernelArgument {
@@ -104,7 +132,10 @@ final class OpenCLPrograms: @unchecked Sendable {  // mutable caches behind `loc
                                        operation: "clCreateProgramWithSource(\(name))")
         }
         var device: cl_device_id? = handle.device
-        let buildStatus = clBuildProgram(program, 1, &device, options, nil, nil)
+        let started = Date()
+        let buildStatus = withCompilerChatterSilenced { clBuildProgram(program, 1, &device, options, nil, nil) }
+        let milliseconds = String(format: "%.0f", Date().timeIntervalSince(started) * 1000)
+        Logger(label: "vitreous").debug("built OpenCL program \(name) for \(handle.info.name) in \(milliseconds) ms")
         guard buildStatus == CL_SUCCESS else {
             let log = buildLog(program)
             clReleaseProgram(program)
@@ -127,7 +158,7 @@ final class OpenCLPrograms: @unchecked Sendable {  // mutable caches behind `loc
         guard status == CL_SUCCESS, binaryStatus == CL_SUCCESS, let program else {
             throw VitreousError.openCL(status: status, name: openCLStatusName(status), operation: "binary")
         }
-        guard clBuildProgram(program, 1, &device, options, nil, nil) == CL_SUCCESS else {
+        guard withCompilerChatterSilenced({ clBuildProgram(program, 1, &device, options, nil, nil) }) == CL_SUCCESS else {
             clReleaseProgram(program)
             throw VitreousError.openCL(status: CL_INVALID_BINARY, name: "CL_INVALID_BINARY", operation: "binary")
         }
