@@ -38,15 +38,15 @@ struct Demo: ParsableCommand {
 
         // 2. The image: textured noise with flat background patches, in pixel space.
         let imageURL = folder.appendingPathComponent("image.png")
-        let image = try demoImage(seed: 7)
-        try PNG.write(image, to: imageURL.path)
+        try PNG.write(try demoImage(seed: 7), to: imageURL.path)
         step.done("224×224 test image, flat patches at \(cellList(PlantedArtifacts.Layout.isolated.backgroundCells))",
                   imageURL.path)
 
         // 3. Encode it, asking for every layer's token norms and the last block's CLS attention.
         let encoder = try ViTEncoder(contentsOf: modelURL, on: device)
-        let input = try Preprocessor(resize: .exact(width: 224, height: 224)).tensor([try PNG.read(imageURL.path)],
-                                                                                    on: device)
+        // Everything below works on the image as read back from its 8-bit file: what the commands see.
+        let image = try PNG.read(imageURL.path)
+        let input = try Preprocessor(resize: .exact(width: 224, height: 224)).tensor([image], on: device)
         let start = Date()
         let output = try encoder.encode(input, options: EncoderOptions(hiddenStates: true, tokenNorms: true,
                                                                        clsAttention: true))
@@ -131,7 +131,7 @@ struct Demo: ParsableCommand {
             The same with the command line (--size auto keeps the 224×224 image as it is; the default \
             --size 224 resizes to 256 and crops, which moves the flat patches off the 14-pixel grid):
               vitreous norms \(image) \(model) --out \(folder)/cli-norms
-              vitreous attention \(image) \(model) --out \(folder)/cli-attention
+              vitreous attention \(image) \(model) --opacity 0.7 --out \(folder)/cli-attention
               vitreous repair \(image) \(model) --method ttr --find-neurons \(folder)/search --top-k 1 --out \(folder)/cli-repair
             Then on a real model: vitreous norms IMAGE --model dinov2-folder/
             """

@@ -106,9 +106,9 @@ struct ImageRun {
 }
 
 extension ImageRun.Summary {
-    /// Ends a command: the failures one line each on stderr (or in the JSON object with `json`), the
-    /// passed-over files noted, and an error when any image failed so the exit code is 1. `fields` join the
-    /// JSON object; `text` is the closing line otherwise.
+    /// Ends a command: the closing `text` (or with `json` one JSON object holding `fields`, the counts and
+    /// the failed inputs with their errors) on stdout, the failures one line each on stderr, and an error
+    /// when any image failed so the exit code is 1.
     func finish(json: Bool, text: String, fields: [String: Any] = [:]) throws {
         if json {
             var object = fields
@@ -128,13 +128,13 @@ extension ImageRun.Summary {
                     + "\(notImages.count == 1 ? "is" : "are") not PNG, JPEG or WebP (first: \(first))")
             }
             if !notes.isEmpty { print(notes.joined(separator: "; ")) }
-            for failure in failures {
-                FileHandle.standardError.write(Data("error: \(failure.message)\n".utf8))
-            }
+        }
+        // One line per failure on stderr in both modes: the JSON object on stdout stays machine-readable.
+        for failure in failures {
+            FileHandle.standardError.write(Data("error: \(failure.message)\n".utf8))
         }
         if !failures.isEmpty {
-            throw CLIError("\(failures.count) of \(processed + failures.count) images failed"
-                + (json ? "" : " (listed above)"))
+            throw CLIError("\(failures.count) of \(processed + failures.count) images failed (listed above)")
         }
     }
 }

@@ -100,7 +100,7 @@ struct InputSet {
 }
 
 /// The output names of `found` (sorted by path): the relative path without extension, or with it where two
-/// inputs would share a name (`a.png`, `a.PNG`), then `~2`, `~3`… for what still collides.
+/// inputs would share a name, ignoring case (`a.png`, `A.jpg`), then `~2`, `~3`… for what still collides.
 private func uniqueNames(_ found: [(path: String, relative: String)]) -> [InputImage] {
     let stems = found.map { ($0.relative as NSString).deletingPathExtension }
     var counts: [String: Int] = [:]
@@ -110,12 +110,12 @@ private func uniqueNames(_ found: [(path: String, relative: String)]) -> [InputI
     for (index, file) in found.enumerated() {
         var name = counts[stems[index].lowercased()] ?? 0 > 1 ? file.relative : stems[index]
         var candidate = name, suffix = 2
-        while taken.contains(candidate.lowercased()) {
+        while taken.contains(candidate) {
             candidate = "\(name)~\(suffix)"
             suffix += 1
         }
         name = candidate
-        taken.insert(name.lowercased())
+        taken.insert(name)
         images.append(InputImage(path: file.path, name: name))
     }
     return images

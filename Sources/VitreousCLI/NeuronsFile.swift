@@ -33,7 +33,7 @@ enum NeuronsFile {
         }
         let depth = weights.blocks.count
         if let block = registers.neurons.keys.first(where: { !(0..<depth).contains($0) }) {
-            throw CLIError("--neurons \(path): names block \(block), but the model has blocks 0…\(depth - 1)")
+            throw CLIError("--neurons \(path): names block \(block + 1), but the model has blocks 1…\(depth)")
         }
         let stored = (try? JSONSerialization.jsonObject(with: data) as? [String: Any])?[fingerprintKey] as? String
         let actual = try fingerprint(registers, weights: weights)

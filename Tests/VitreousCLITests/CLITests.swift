@@ -40,6 +40,8 @@ struct CLI {
     func writeImage(_ name: String, width: Int = 60, height: Int = 48) throws -> String {
         let pixels = (0..<(width * height * 3)).map { Float(($0 * 7919) % 256) / 255 }
         let path = folder.appendingPathComponent(name).path
+        try FileManager.default.createDirectory(at: URL(fileURLWithPath: path).deletingLastPathComponent(),
+                                                withIntermediateDirectories: true)
         try PNG.write(try Image(width: width, height: height, channels: 3, pixels: pixels), to: path)
         return path
     }
