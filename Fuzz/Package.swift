@@ -16,6 +16,8 @@ let package = Package(
         .target(name: "FuzzDriver"),
         .executableTarget(name: "FuzzSafetensors", dependencies: ["FuzzDriver", vitreous("VitreousModel")]),
         .executableTarget(name: "FuzzPNG", dependencies: ["FuzzDriver", vitreous("VitreousImage")]),
+        .executableTarget(name: "FuzzJPEG", dependencies: ["FuzzDriver", vitreous("VitreousImage")]),
+        .executableTarget(name: "FuzzWebP", dependencies: ["FuzzDriver", vitreous("VitreousImage")]),
         .executableTarget(
             name: "FuzzCLI",
             dependencies: [

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer harnesses of Fuzz/ (AddressSanitizer + coverage over every Vitreous module) and runs
 # them one after another, each for a time or a number of executions:
-#   Scripts/fuzz.sh --smoke                      # CI: 20 s per target (four targets)
+#   Scripts/fuzz.sh --smoke                      # CI: 20 s per target (six targets)
 #   Scripts/fuzz.sh --time 600 FuzzPNG           # one target for ten minutes
 #   Scripts/fuzz.sh --runs 1000000               # every target to a million executions
 # The working corpus grows in Fuzz/.work/<target>/corpus (seeded from Fuzz/Corpus/<target>, outside git);
@@ -25,7 +25,7 @@ while (($#)); do
         *) echo "fuzz.sh: unknown argument '$1'" >&2; usage ;;
     esac
 done
-((${#targets[@]})) || targets=(FuzzSafetensors FuzzPNG FuzzCLI FuzzCheckpoint)
+((${#targets[@]})) || targets=(FuzzSafetensors FuzzPNG FuzzJPEG FuzzWebP FuzzCLI FuzzCheckpoint)
 
 # -enable-testing: FuzzCLI reaches the internal command types through @testable import. lld: gold fails
 # with an internal error on these executables.

@@ -128,6 +128,35 @@ struct BadInputTableTests {
             let path = try Broken.write(Broken.pngHeader(width: 60000, height: 60000), cli, "giant.png")
             _ = try PNG.read(path)
         },
+        BadInput(description: "JPEG whose header claims 60000 × 60000", expected: ["giant.jpg", "60000×60000", "megapixels"]) { cli in
+            var bytes = [UInt8](try Data(contentsOf: SharedFixtures.image("photo-baseline.jpg")))
+            let frame = try #require((0..<(bytes.count - 1)).first { bytes[$0] == 0xFF && bytes[$0 + 1] == 0xC0 })
+            bytes.replaceSubrange((frame + 5)..<(frame + 9), with: [0xEA, 0x60, 0xEA, 0x60])  // height, width
+            _ = try ImageFile.read(try Broken.write(Data(bytes), cli, "giant.jpg"))
+        },
+        BadInput(description: "WebP whose header claims 16384 × 16384", expected: ["giant.webp", "16384×16384", "megapixels"]) { cli in
+            var bytes = [UInt8](try Data(contentsOf: SharedFixtures.image("photo-lossless.webp")))
+            // VP8L: signature 0x2F, then width − 1 and height − 1 in 14 bits each (little-endian bit order).
+            let header = 20
+            #expect(bytes[header] == 0x2F)
+            let packed: UInt32 = 16383 | 16383 << 14 | (UInt32(bytes[header + 4]) >> 4) << 28
+            withUnsafeBytes(of: packed.littleEndian) { bytes.replaceSubrange((header + 1)..<(header + 5), with: $0) }
+            _ = try ImageFile.read(try Broken.write(Data(bytes), cli, "giant.webp"))
+        },
+        BadInput(description: "truncated JPEG", expected: ["cut.jpg", "cannot decode JPEG"]) { cli in
+            let bytes = try Data(contentsOf: SharedFixtures.image("photo-progressive.jpg"))
+            _ = try ImageFile.read(try Broken.write(bytes.prefix(bytes.count / 2), cli, "cut.jpg"))
+        },
+        BadInput(description: "truncated WebP", expected: ["cut.webp", "cannot decode WebP"]) { cli in
+            let bytes = try Data(contentsOf: SharedFixtures.image("photo-lossy.webp"))
+            _ = try ImageFile.read(try Broken.write(bytes.prefix(bytes.count / 2), cli, "cut.webp"))
+        },
+        BadInput(description: "zero-sized image file", expected: ["empty.jpg", "the file is empty"]) { cli in
+            _ = try ImageFile.read(try Broken.write(Data(), cli, "empty.jpg"))
+        },
+        BadInput(description: "text named .webp", expected: ["page.webp", "not a PNG, JPEG or WebP image"]) { cli in
+            _ = try ImageFile.read(try Broken.write(Data("<html>".utf8), cli, "page.webp"))
+        },
         BadInput(description: "image side not a multiple of 14", expected: ["not a multiple of the patch size"]) { cli in
             let encoder = try ViTEncoder(contentsOf: URL(fileURLWithPath: try cli.writeModel()), on: .cpu)
             _ = try encoder.encode(try .zeros(shape: [1, 3, 50, 56], on: .cpu))
