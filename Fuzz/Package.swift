@@ -16,8 +16,10 @@ let package = Package(
         .target(name: "FuzzDriver"),
         .executableTarget(name: "FuzzSafetensors", dependencies: ["FuzzDriver", vitreous("VitreousModel")]),
         .executableTarget(name: "FuzzPNG", dependencies: ["FuzzDriver", vitreous("VitreousImage")]),
-        .executableTarget(name: "FuzzJPEG", dependencies: ["FuzzDriver", vitreous("VitreousImage")]),
-        .executableTarget(name: "FuzzWebP", dependencies: ["FuzzDriver", vitreous("VitreousImage")]),
+        // JPEG and WebP share one execution body; the harnesses differ in their seed corpora.
+        .target(name: "FuzzImageDecoding", dependencies: [vitreous("VitreousImage")]),
+        .executableTarget(name: "FuzzJPEG", dependencies: ["FuzzDriver", "FuzzImageDecoding"]),
+        .executableTarget(name: "FuzzWebP", dependencies: ["FuzzDriver", "FuzzImageDecoding"]),
         .executableTarget(
             name: "FuzzCLI",
             dependencies: [

@@ -102,8 +102,9 @@ typedef struct vitreous_result_info {
 #define VITREOUS_ENCODE_TOKEN_NORMS 1u
 /** Keep the last block's CLS attention, per head. */
 #define VITREOUS_ENCODE_CLS_ATTENTION 2u
-/** Resize each side to the nearest multiple of the patch size (bicubic, antialiased), as `vitreous encode
- *  --size auto`. Without it each side must already be a multiple of the patch size. */
+/** Resize each side to the nearest multiple of the patch size (Pillow's 8-bit bicubic, as torchvision
+ *  resizes a PIL image), as `vitreous encode --size auto`. Without it each side must already be a multiple
+ *  of the patch size. */
 #define VITREOUS_ENCODE_RESIZE 4u
 
 /* Layouts of vitreous_encode_float(). */

@@ -1,12 +1,32 @@
 import ArgumentParser
+import Foundation
 import VitreousTensor
 
 struct Devices: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "List the OpenCL platforms and devices, and which device Vitreous uses by default.")
 
+    @Flag(name: .long, help: "Print the devices and the default as one JSON object instead.")
+    var json = false
+
     func run() throws {
         let devices = Device.openCLDevices
+        if json {
+            let selection = Device.defaultSelection
+            let object: [String: Any] = [
+                "opencl": devices.map { info -> [String: Any] in
+                    ["device": "opencl:\(info.index)", "name": info.name, "platform": info.platformName,
+                     "vendor": info.vendor, "driver": info.driverVersion, "kind": "\(info.kind)",
+                     "compute_units": info.computeUnits, "memory_bytes": info.globalMemoryBytes,
+                     "fp64": info.supportsFP64, "fp16": info.supportsFP16]
+                },
+                "problem": Device.openCLProblem ?? NSNull(),
+                "default": selection.device.description, "reason": selection.reason,
+            ]
+            let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+            print(String(decoding: data, as: UTF8.self))
+            return
+        }
         if devices.isEmpty {
             print("No OpenCL device: \(Device.openCLProblem ?? "none found").")
             print("Install an OpenCL driver (for example Debian's pocl-opencl-icd for the CPU) to use one.")

@@ -17,25 +17,6 @@ extension Image {
             columns: ResampleWeights(input: width, output: newWidth, filter: filter))
         return Image(unchecked: newWidth, newHeight, channels, resampled.map { min(max($0, 0), 1) })
     }
-
-    /// Shorter side scaled to `size`, the other in proportion (truncated, as torchvision's `Resize(int)`).
-    public func resized(shorterSide size: Int) throws -> Image {
-        guard size > 0 else { throw ImageError.invalidSize("shorter side \(size)") }
-        if width <= height {
-            return try resized(width: size, height: max(1, size * height / width))
-        }
-        return try resized(width: max(1, size * width / height), height: size)
-    }
-
-    /// The central `width × height` pixels (offsets rounded as torchvision's `CenterCrop`).
-    public func centerCropped(width cropWidth: Int, height cropHeight: Int) throws -> Image {
-        guard cropWidth <= width, cropHeight <= height else {
-            throw ImageError.invalidSize("cannot crop \(cropWidth)×\(cropHeight) out of \(width)×\(height)")
-        }
-        let left = Int((Double(width - cropWidth) / 2).rounded(.toNearestOrEven))
-        let top = Int((Double(height - cropHeight) / 2).rounded(.toNearestOrEven))
-        return try cropped(x: left, y: top, width: cropWidth, height: cropHeight)
-    }
 }
 
 extension RGB8Image {

@@ -17,6 +17,16 @@ struct RoughEdgeTests {
         }
     }
 
+    @Test("devices --json is one JSON object naming the default")
+    func devicesJSON() throws {
+        try CLI.withFolder { cli in
+            let result = try cli.run(["devices", "--json"])
+            #expect(result.status == 0, "\(result.stderr)")
+            let object = try cli.json(result)
+            #expect(object["default"] is String && object["opencl"] is [Any], "\(object)")
+        }
+    }
+
     @Test("VITREOUS_DEVICE=bogus is an error, as --device bogus is")
     func bogusDevice() throws {
         try CLI.withFolder { cli in
