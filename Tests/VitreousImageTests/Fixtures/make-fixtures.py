@@ -67,6 +67,32 @@ def exif_with_orientation(value):
     return exif.tobytes()
 
 
+def ycck_jpeg(image, path, quality=85):
+    """A YCCK JPEG (Adobe transform 2), which Pillow cannot write: libjpeg-turbo's TurboJPEG compresses
+    CMYK pixels to YCCK. The system library (libturbojpeg0), through ctypes."""
+    import ctypes
+    lib = ctypes.CDLL("libturbojpeg.so.0")
+    lib.tjInitCompress.restype = ctypes.c_void_p
+    lib.tjCompress2.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int, ctypes.c_int, ctypes.c_int,
+                                ctypes.c_int, ctypes.POINTER(ctypes.POINTER(ctypes.c_ubyte)),
+                                ctypes.POINTER(ctypes.c_ulong), ctypes.c_int, ctypes.c_int, ctypes.c_int]
+    lib.tjFree.argtypes = [ctypes.c_void_p]
+    lib.tjDestroy.argtypes = [ctypes.c_void_p]
+    pixels = np.ascontiguousarray(np.asarray(image.convert("CMYK"), dtype=np.uint8))
+    handle = lib.tjInitCompress()
+    buffer, size = ctypes.POINTER(ctypes.c_ubyte)(), ctypes.c_ulong(0)
+    TJPF_CMYK, TJSAMP_420 = 11, 2
+    status = lib.tjCompress2(handle, pixels.ctypes.data, image.width, 0, image.height, TJPF_CMYK,
+                             ctypes.byref(buffer), ctypes.byref(size), TJSAMP_420, quality, 0)
+    assert status == 0, "tjCompress2 failed"
+    with open(path, "wb") as f:
+        f.write(bytes(bytearray(buffer[: size.value])))
+    lib.tjFree(buffer)
+    lib.tjDestroy(handle)
+    with Image.open(path) as check:
+        assert check.mode == "CMYK" and check.info.get("adobe_transform") == 2, "not a YCCK JPEG"
+
+
 def write_images():
     os.makedirs(IMAGES, exist_ok=True)
     base = photo(336, 263, 1)  # 336×263 → 327×256: an odd 103-pixel margin, where the crop roundings differ
@@ -98,7 +124,8 @@ def write_images():
     }
     for name, (image, options) in files.items():
         image.save(os.path.join(IMAGES, name), **options)
-    return sorted(files)
+    ycck_jpeg(small, os.path.join(IMAGES, "small-ycck.jpg"))
+    return sorted(list(files) + ["small-ycck.jpg"])
 
 
 def digest(image):
