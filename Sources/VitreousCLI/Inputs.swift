@@ -11,8 +11,9 @@ struct InputOptions: ParsableArguments {
         """, valueName: "input"))
     var inputs: [String] = []
 
-    @Option(name: .long, help: ArgumentHelp("Also read inputs from this file, one path per line ('-' for stdin).",
-                                            valueName: "list"))
+    @Option(name: .long, help: ArgumentHelp("""
+        Also read inputs from this file: one path per line (relative to the current folder), '-' for stdin.
+        """, valueName: "list"))
     var filesFrom: String?
 
     @Flag(name: .long, inversion: .prefixedNo, help: "Search folders recursively.")
@@ -121,9 +122,16 @@ private func uniqueNames(_ found: [(path: String, relative: String)]) -> [InputI
     return images
 }
 
-/// The regular files under `folder` (relative paths), hidden ones and hidden folders left out.
+/// The regular files under `folder` (relative paths), hidden ones and hidden folders left out. A folder
+/// reached twice through symbolic links (a loop) is listed once.
 private func folderFiles(_ folder: String, recursive: Bool) throws -> [String] {
+    var visited = Set<String>()
+    return try folderFiles(folder, recursive: recursive, visited: &visited)
+}
+
+private func folderFiles(_ folder: String, recursive: Bool, visited: inout Set<String>) throws -> [String] {
     let manager = FileManager.default
+    guard visited.insert(URL(fileURLWithPath: folder).resolvingSymlinksInPath().path).inserted else { return [] }
     let names: [String]
     do {
         names = try manager.contentsOfDirectory(atPath: folder)
@@ -136,7 +144,10 @@ private func folderFiles(_ folder: String, recursive: Bool) throws -> [String] {
         var isFolder: ObjCBool = false
         guard manager.fileExists(atPath: path, isDirectory: &isFolder) else { continue }  // a dangling link
         if isFolder.boolValue {
-            if recursive { files += try folderFiles(path, recursive: true).map { (name as NSString).appendingPathComponent($0) } }
+            if recursive {
+                files += try folderFiles(path, recursive: true, visited: &visited)
+                    .map { (name as NSString).appendingPathComponent($0) }
+            }
         } else {
             files.append(name)
         }

@@ -92,6 +92,13 @@ struct InputOutputTests {
             let twin = try SafetensorsFile(cli.folder.appendingPathComponent("out/a.PNG.safetensors"))
             #expect(try a.floats("cls") != twin.floats("cls"))
 
+            // A symbolic link back up the tree is not followed forever.
+            try FileManager.default.createSymbolicLink(atPath: cli.folder.appendingPathComponent("photos/sub/loop").path,
+                                                       withDestinationPath: "..")
+            let looped = try cli.run(["encode", "photos", "--model", model, "--out", "looped", "--json"])
+            #expect(looped.status == 0, "\(looped.stderr)")
+            #expect(try cli.json(looped)["images"] as? Int == 5)
+
             let flat = try cli.run(["encode", "photos", "--model", model, "--out", "flat", "--no-recursive", "--json"])
             #expect(flat.status == 0, "\(flat.stderr)")
             #expect(try cli.json(flat)["images"] as? Int == 2)
