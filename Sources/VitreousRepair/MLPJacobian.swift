@@ -1,6 +1,7 @@
 import CBLAS
 import Foundation
 import VitreousModel
+import VitreousTensor
 
 /// How the MLP's hidden activation `h(y)` is linearised for inputs `y ~ N(0, I_D)` (REGISTER_REPAIR.md §3.1).
 public enum JacobianMethod: Codable, Sendable, Equatable, CustomStringConvertible {

@@ -1,5 +1,6 @@
 import Foundation
 import VitreousModel
+import VitreousTensor
 
 /// The leading singular pair of a square matrix `G` by power iteration on `M = G·Gᵀ`, and the second
 /// singular value by deflation (REGISTER_REPAIR.md §3.2).

@@ -1,3 +1,4 @@
+internal import Crypto
 import VitreousModel
 
 /// Fingerprints of model weights, so cached analyses and neuron presets are used only with the exact
@@ -8,13 +9,16 @@ public enum WeightFingerprint {
         var hash = SHA256()
         for array in arrays {
             if 1.littleEndian == 1 {
-                array.withUnsafeBytes { hash.update($0) }
+                array.withUnsafeBytes { hash.update(bufferPointer: $0) }
             } else {
                 let swapped = array.map { $0.bitPattern.littleEndian }
-                swapped.withUnsafeBytes { hash.update($0) }
+                swapped.withUnsafeBytes { hash.update(bufferPointer: $0) }
             }
         }
-        return SHA256.hexString(hash.finalize())
+        return hash.finalize().map { byte in
+            let digits = String(byte, radix: 16)
+            return byte < 16 ? "0" + digits : digits
+        }.joined()
     }
 
     /// The key of a defect-direction result: per block, in order, everything §3's linear model reads —

@@ -2,7 +2,7 @@
 // backend of its inputs' device.
 
 /// All tensors on one device, else ``VitreousError/deviceMismatch(_:)`` naming the operation.
-func commonBackend(_ operation: String, _ tensors: Tensor?...) throws -> any Backend {
+package func commonBackend(_ operation: String, _ tensors: Tensor?...) throws -> any Backend {
     let present = tensors.compactMap { $0 }
     guard let first = present.first else { throw VitreousError.invalidArgument("\(operation): no inputs") }
     if let other = present.first(where: { $0.device != first.device }) {

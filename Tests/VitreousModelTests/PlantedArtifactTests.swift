@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VitreousDemo
 @testable import VitreousModel
 import VitreousTensor
 

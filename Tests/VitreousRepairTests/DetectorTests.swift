@@ -1,7 +1,9 @@
 import Foundation
 import Testing
+import VitreousDemo
 import VitreousModel
 @testable import VitreousRepair
+import VitreousTensor
 
 @Suite("Artifact detection (§2)")
 struct DetectorTests {

@@ -1,7 +1,9 @@
 import Foundation
 import Testing
+import VitreousDemo
 import VitreousModel
 @testable import VitreousRepair
+import VitreousTensor
 
 @Suite("Inpainting and attention cleanup (§6)")
 struct InpaintingTests {

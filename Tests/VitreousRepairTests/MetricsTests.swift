@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VitreousDemo
 import VitreousModel
 @testable import VitreousRepair
 

@@ -1,6 +1,8 @@
 import Foundation
+import VitreousDemo
 import VitreousModel
 @testable import VitreousRepair
+import VitreousTensor
 
 /// Synthetic norm maps and token grids with known truth, shaped after the planted fixture of
 /// REGISTER_REPAIR.md §8: a 16×16 grid, foreground norms ≈ 30 (max ≤ 45), content-free background ≈ 5

@@ -2,6 +2,7 @@ import COpenCL
 import Foundation
 import Testing
 @testable import VitreousTensor
+import VitreousTesting
 
 /// The OpenCL devices present; under CI an empty list fails ``DeviceTests/openCLPresentInCI()``.
 let openCLTestDevices: [Device] = testDevices.filter { $0 != .cpu }

@@ -1,5 +1,6 @@
 import Testing
 @testable import VitreousTensor
+import VitreousTesting
 
 /// Layer norm and token norms on every backend against the float64 reference, at ViT sizes
 /// (tokens 1, 5, 257, 261, 1370; channels 64, 384, 768, 1536) and odd ones.

@@ -4,13 +4,13 @@ import Foundation
 extension OpenCLBackend {
     /// The largest head dim the OpenCL kernels take: each work-item keeps its query rows and accumulators
     /// (2 × head dim floats per row) in registers, which a GPU runs out of beyond this.
-    public static let maxAttentionHeadDim = 256
+    package static let maxAttentionHeadDim = 256
 
     /// Flash-style attention with `attention.cl`: `attention_flash` for the output and, when asked,
     /// `attention_probs` for the chosen query rows. Both read Q, K and V in place through their strides; the
     /// program is built once per head dim (`-DHEAD_DIM`), so loop bounds and array sizes are constants.
     /// - Throws: ``VitreousError/invalidArgument(_:)`` for a head dim above ``maxAttentionHeadDim``.
-    public func attention(q: Tensor, k: Tensor, v: Tensor, keyMask: Tensor?, geometry g: AttentionGeometry,
+    package func attention(q: Tensor, k: Tensor, v: Tensor, keyMask: Tensor?, geometry g: AttentionGeometry,
                           out: Tensor, rows: [Int], probabilities: Tensor?) throws {
         guard g.headDim <= Self.maxAttentionHeadDim else {
             throw VitreousError.invalidArgument("attention: head dim \(g.headDim) is above the OpenCL kernels' limit "

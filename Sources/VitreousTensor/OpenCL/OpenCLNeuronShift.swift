@@ -1,5 +1,5 @@
 extension OpenCLBackend {
-    public func shiftNeurons(_ h: Tensor, batch: Int, tokens: Int, hidden: Int, neurons: [Int],
+    package func shiftNeurons(_ h: Tensor, batch: Int, tokens: Int, hidden: Int, neurons: [Int],
                              registers: Range<Int>, patches: Range<Int>, rule: NeuronShiftRule, scale: Float) throws {
         // The indices travel as floats (exact below 2²⁴) in an ordinary tensor.
         let indices = try neurons.map(Float.init).withUnsafeBufferPointer { try tensor($0, shape: [neurons.count]) }

@@ -2,14 +2,14 @@ import COpenCL
 
 /// Token layout ops on an OpenCL device (`Kernels/tokens.cl`; slices are rectangular buffer copies).
 extension OpenCLBackend {
-    public func patchify(_ images: Tensor, batch: Int, channels: Int, height: Int, width: Int, patch: Int,
+    package func patchify(_ images: Tensor, batch: Int, channels: Int, height: Int, width: Int, patch: Int,
                          out: Tensor) throws {
         try launch("patchify", in: "tokens", global: out.count, local: programs.tuning.elementwiseGroup,
                    [.buffer(try buffer(images)), .buffer(try buffer(out)), .int(out.count), .int(channels),
                     .int(height), .int(width), .int(patch)])
     }
 
-    public func assembleTokens(patches: Tensor, cls: Tensor, registers: Tensor?, positions: Tensor, batch: Int,
+    package func assembleTokens(patches: Tensor, cls: Tensor, registers: Tensor?, positions: Tensor, batch: Int,
                                registerCount: Int, patchCount: Int, extraCount: Int, dim: Int, out: Tensor) throws {
         try launch("assemble_tokens", in: "tokens", global: out.count, local: programs.tuning.elementwiseGroup,
                    [.buffer(try buffer(patches)), .buffer(try buffer(cls)), .buffer(try registers.map(buffer)),
@@ -17,7 +17,7 @@ extension OpenCLBackend {
                     .int(patchCount), .int(extraCount), .int(dim)])
     }
 
-    public func sliceTokens(_ x: Tensor, batch: Int, tokens: Int, dim: Int, range: Range<Int>, out: Tensor) throws {
+    package func sliceTokens(_ x: Tensor, batch: Int, tokens: Int, dim: Int, range: Range<Int>, out: Tensor) throws {
         guard out.count > 0 else { return }
         let (source, target) = (try buffer(x), try buffer(out))
         // One rectangle: `batch` rows of `range.count·dim` floats, source rows `tokens·dim` apart.
@@ -29,7 +29,7 @@ extension OpenCLBackend {
         }
     }
 
-    public func swiglu(_ x: Tensor, rows: Int, hidden: Int, out: Tensor) throws {
+    package func swiglu(_ x: Tensor, rows: Int, hidden: Int, out: Tensor) throws {
         try launch("swiglu", in: "tokens", global: out.count, local: programs.tuning.elementwiseGroup,
                    [.buffer(try buffer(x)), .buffer(try buffer(out)), .int(out.count), .int(hidden)])
     }
