@@ -17,6 +17,9 @@ public enum Activation: Int32, Sendable, CaseIterable {
 package protocol Backend: AnyObject, Sendable {
     /// The device this backend runs on.
     var device: Device { get }
+    /// The backend as its concrete type: an op added as a unit (AddingAnOp.md) calls its implementation on each
+    /// backend through this switch instead of a requirement of this protocol.
+    var kind: BackendKind { get }
 
     /// A tensor whose elements are undefined until an operation writes them
     /// (NaN when ``allocationPoisoning`` is on).
@@ -41,10 +44,8 @@ package protocol Backend: AnyObject, Sendable {
                 batch: Int, m: Int, n: Int, k: Int, transposeB: Bool, shareB: Bool) throws
     /// In place on a fresh `y` of `rows × columns`: `y = act(y + bias)` (bias of `columns`, optional).
     func biasActivation(_ y: Tensor, bias: Tensor?, activation: Activation, columns: Int) throws
-    /// Layer norm of `rows` rows of `dim`; with `residual`, normalises `x + residual` and writes that sum
-    /// to `sum` too.
-    func layerNorm(_ x: Tensor, residual: Tensor?, weight: Tensor, bias: Tensor, rows: Int, dim: Int,
-                   eps: Float, sum: Tensor?, out: Tensor) throws
+    /// Layer norm of `rows` rows of `dim`.
+    func layerNorm(_ x: Tensor, weight: Tensor, bias: Tensor, rows: Int, dim: Int, eps: Float, out: Tensor) throws
     /// Per-token L2 norms of `[batch, tokens, dim]` into `norms` `[batch, tokens]`, and per image
     /// `(max, argmax, mean)` over tokens `range` into `stats` `[batch, 3]`.
     func tokenNorms(_ x: Tensor, batch: Int, tokens: Int, dim: Int, range: Range<Int>,
@@ -86,6 +87,12 @@ package protocol Backend: AnyObject, Sendable {
     /// `[batch, tokens]`, 0 = key excluded. A row with every key excluded gets zeros. Batch and tokens are > 0.
     func attention(q: Tensor, k: Tensor, v: Tensor, keyMask: Tensor?, geometry: AttentionGeometry,
                    out: Tensor, rows: [Int], probabilities: Tensor?) throws
+}
+
+/// The two kinds of backend, for ops that dispatch to each directly.
+package enum BackendKind {
+    case cpu(CPUBackend)
+    case openCL(OpenCLBackend)
 }
 
 /// Buffer-pool counters of a device's backend (see ``Device/allocationStatistics()``).

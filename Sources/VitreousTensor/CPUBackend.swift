@@ -9,6 +9,7 @@ package final class CPUBackend: Backend {
     package static let shared = CPUBackend()
 
     package var device: Device { .cpu }
+    package var kind: BackendKind { .cpu(self) }
 
     /// Host buffer-pool counters: buffers allocated, requests served from the pool, live and peak bytes.
     package var allocationStatistics: AllocationStatistics { hostBufferPool.allocationStatistics }
@@ -124,32 +125,33 @@ package final class CPUBackend: Backend {
 
     // MARK: Normalisation
 
-    package func layerNorm(_ x: Tensor, residual: Tensor?, weight: Tensor, bias: Tensor, rows: Int, dim: Int,
-                          eps: Float, sum: Tensor?, out: Tensor) throws {
+    package func layerNorm(_ x: Tensor, weight: Tensor, bias: Tensor, rows: Int, dim: Int, eps: Float,
+                           out: Tensor) throws {
         let px = SendablePointer(try host(x)), py = SendablePointer(try host(out))
         let pw = SendablePointer(try host(weight)), pb = SendablePointer(try host(bias))
-        let pr = try residual.map { SendablePointer(try host($0)) }
-        let ps = try sum.map { SendablePointer(try host($0)) }
-        parallelFor(rows, grain: max(1, 8_192 / max(dim, 1))) { range in
+        parallelFor(rows, grain: Self.normRowGrain(dim)) { range in
             for row in range {
-                var source = px.base + row * dim
-                if let pr, let ps {
-                    let r = pr.base + row * dim, s = ps.base + row * dim
-                    CPUMath.forEachLane(dim, vector: { i in
-                        s.storeVector(source.loadVector(at: i) + r.loadVector(at: i), at: i)
-                    }, scalar: { i in s[i] = source[i] + r[i] })
-                    source = s
-                }
-                let mean = CPUKernels.sum(source, dim) / Float(dim)
-                let variance = CPUKernels.sumOfSquaredDeviations(source, dim, mean: mean) / Float(dim)
-                let rstd = 1 / (variance + eps).squareRoot()
-                let y = py.base + row * dim
-                CPUMath.forEachLane(dim, vector: { i in
-                    let v = (source.loadVector(at: i) - mean) * rstd
-                    y.storeVector(v * pw.base.loadVector(at: i) + pb.base.loadVector(at: i), at: i)
-                }, scalar: { i in y[i] = (source[i] - mean) * rstd * pw[i] + pb[i] })
+                Self.normalizeRow(px.base + row * dim, into: py.base + row * dim, dim: dim, eps: eps,
+                                  weight: pw.base, bias: pb.base)
             }
         }
+    }
+
+    /// Rows per parallel chunk of a row-wise norm: about 8 K floats.
+    static func normRowGrain(_ dim: Int) -> Int { max(1, 8_192 / max(dim, 1)) }
+
+    /// One row of layer norm, `y = (x − mean) / √(var + eps) · weight + bias`: the body ``layerNorm`` and
+    /// ``addLayerNorm`` share.
+    @inline(__always)
+    static func normalizeRow(_ source: UnsafeMutablePointer<Float>, into y: UnsafeMutablePointer<Float>, dim: Int,
+                             eps: Float, weight: UnsafeMutablePointer<Float>, bias: UnsafeMutablePointer<Float>) {
+        let mean = CPUKernels.sum(source, dim) / Float(dim)
+        let variance = CPUKernels.sumOfSquaredDeviations(source, dim, mean: mean) / Float(dim)
+        let rstd = 1 / (variance + eps).squareRoot()
+        CPUMath.forEachLane(dim, vector: { i in
+            let v = (source.loadVector(at: i) - mean) * rstd
+            y.storeVector(v * weight.loadVector(at: i) + bias.loadVector(at: i), at: i)
+        }, scalar: { i in y[i] = (source[i] - mean) * rstd * weight[i] + bias[i] })
     }
 
     package func tokenNorms(_ x: Tensor, batch: Int, tokens: Int, dim: Int, range: Range<Int>,

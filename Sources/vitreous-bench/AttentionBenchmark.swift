@@ -83,11 +83,6 @@ func benchmarkAttention(device: Device, tokens: Int, heads: Int, headDim: Int,
         fusedTimes.append(try time(fused))
         materializedTimes.append(try time(materialized))
     }
-    func median(_ times: [Double]) -> Double {
-        let sorted = times.sorted()
-        return sorted.count % 2 == 1 ? sorted[sorted.count / 2]
-            : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
-    }
     var fusedExtra = 0
     if device == .cpu {
         fusedExtra = CPUBackend.attentionScratchBytes(tokens: tokens, heads: heads, headDim: headDim)

@@ -4,7 +4,7 @@ import VitreousDemo
 import VitreousModel
 @testable import VitreousRepair
 
-@Suite("Defect direction from the weights (§3)")
+@Suite("Defect direction from the weights")
 struct DefectDirectionTests {
     static let u = PlantedArtifacts.directions.u
 
@@ -29,7 +29,7 @@ struct DefectDirectionTests {
             #expect(Self.alignment(result.layers[l]) >= 0.95, "layer \(l)")
             #expect(result.layers[l].hasDominantDirection)
         }
-        // §8 item 3: gaps ≈ 2.0 / 4.0 / 7.9 where the amplifier acts.
+        // The planted model (RegisterRepair.md, "The planted-artifact model"): gaps ≈ 2.0 / 4.0 / 7.9 where the amplifier acts.
         for (l, gap) in [(3, 2.0), (4, 4.0), (5, 7.9)] {
             #expect(abs(result.layers[l].gap - gap) / gap < 0.1, "layer \(l) gap \(result.layers[l].gap)")
         }
@@ -230,7 +230,7 @@ struct DefectDirectionTests {
         #expect(result.layers.count == 12)
     }
 
-    /// The §8 `swiglu` variant: the planted fixture's random weights with a SwiGLU MLP, and the amplifier in
+    /// A `swiglu` variant of the planted model: the planted fixture's random weights with a SwiGLU MLP, and the amplifier in
     /// blocks 3–5 as gate rows ±u with their up rows zero and bias 1 (so `h = silu(±u·y)`).
     static func swigluPlanted() throws -> ViTHostWeights {
         var config = PlantedArtifacts.config

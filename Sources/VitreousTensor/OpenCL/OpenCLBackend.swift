@@ -15,6 +15,7 @@ import Foundation
 /// ``VitreousError/deviceLost(_:)`` for the work that was pending.
 package final class OpenCLBackend: Backend, @unchecked Sendable {  // handles immutable; `queue` and launches behind `launchLock`
     package let device: Device
+    package var kind: BackendKind { .openCL(self) }
     /// The device's properties.
     package let info: OpenCLDeviceInfo
     let context: cl_context
@@ -164,14 +165,15 @@ package final class OpenCLBackend: Backend, @unchecked Sendable {  // handles im
                 + "a new queue was made and later work runs normally")
     }
 
-    /// Sets the arguments of `name` and enqueues it over `global` items in groups of `local`
+    /// Sets the arguments of `kernel` and enqueues it over `global` items in groups of `local`
     /// (global is rounded up to a multiple of local; kernels guard their own bounds). `defines` selects a
     /// variant of the program built with those extra `-D` options.
-    func launch(_ name: String, in program: String, defines: String = "", global: Int, local: Int,
+    func launch(_ declared: OpenCLKernel, defines: String = "", global: Int, local: Int,
                 _ arguments: [KernelArgument]) throws {
         guard global > 0 else { return }
+        let name = declared.function
         try launchLock.withLock {
-            let kernel = try programs.kernel(name, in: program, defines: defines)
+            let kernel = try programs.kernel(declared, defines: defines)
             for (index, argument) in arguments.enumerated() {
                 let status: cl_int
                 switch argument {
@@ -232,66 +234,5 @@ package final class OpenCLBackend: Backend, @unchecked Sendable {  // handles im
                                            batch, queue, nil)
             }
         }
-    }
-
-    package func biasActivation(_ y: Tensor, bias: Tensor?, activation: Activation, columns: Int) throws {
-        if bias == nil && activation == .identity { return }
-        try launch("bias_activation", in: "elementwise", global: (y.count + 3) / 4,
-                   local: programs.tuning.elementwiseGroup,
-                   [.buffer(try buffer(y)), .buffer(try bias.map(buffer)), .int(y.count), .int(columns),
-                    .int(bias == nil ? 0 : 1), .int(activation.rawValue)])
-    }
-
-    // MARK: Normalisation
-
-    package func layerNorm(_ x: Tensor, residual: Tensor?, weight: Tensor, bias: Tensor, rows: Int, dim: Int,
-                          eps: Float, sum: Tensor?, out: Tensor) throws {
-        let group = programs.tuning.layerNormGroup
-        if let residual, let sum {
-            try launch("add_layer_norm", in: "layernorm", global: rows * group, local: group,
-                       [.buffer(try buffer(x)), .buffer(try buffer(residual)), .buffer(try buffer(sum)),
-                        .buffer(try buffer(out)), .buffer(try buffer(weight)), .buffer(try buffer(bias)),
-                        .int(dim), .float(eps)])
-        } else {
-            try launch("layer_norm", in: "layernorm", global: rows * group, local: group,
-                       [.buffer(try buffer(x)), .buffer(try buffer(out)), .buffer(try buffer(weight)),
-                        .buffer(try buffer(bias)), .int(dim), .float(eps)])
-        }
-    }
-
-    package func tokenNorms(_ x: Tensor, batch: Int, tokens: Int, dim: Int, range: Range<Int>,
-                           norms: Tensor, stats: Tensor) throws {
-        let tuning = programs.tuning
-        try launch("token_norms", in: "token_norms", global: batch * tokens * tuning.normGroup,
-                   local: tuning.normGroup, [.buffer(try buffer(x)), .buffer(try buffer(norms)), .int(dim)])
-        try launch("token_norm_stats", in: "token_norms", global: batch * tuning.statsGroup,
-                   local: tuning.statsGroup,
-                   [.buffer(try buffer(norms)), .buffer(try buffer(stats)), .int(tokens),
-                    .int(range.lowerBound), .int(range.upperBound)])
-    }
-
-    // MARK: Element-wise
-
-    package func gelu(_ x: Tensor, out: Tensor) throws {
-        try launch("gelu", in: "elementwise", global: (x.count + 3) / 4, local: programs.tuning.elementwiseGroup,
-                   [.buffer(try buffer(x)), .buffer(try buffer(out)), .int(x.count)])
-    }
-
-    package func add(_ a: Tensor, _ b: Tensor, out: Tensor) throws {
-        try launch("add", in: "elementwise", global: (a.count + 3) / 4, local: programs.tuning.elementwiseGroup,
-                   [.buffer(try buffer(a)), .buffer(try buffer(b)), .buffer(try buffer(out)), .int(a.count)])
-    }
-
-    package func layerScale(_ x: Tensor, gamma: Tensor, residual: Tensor, columns: Int, out: Tensor) throws {
-        try launch("layer_scale", in: "elementwise", global: (x.count + 3) / 4,
-                   local: programs.tuning.elementwiseGroup,
-                   [.buffer(try buffer(x)), .buffer(try buffer(gamma)), .buffer(try buffer(residual)),
-                    .buffer(try buffer(out)), .int(x.count), .int(columns)])
-    }
-
-    package func softmax(_ x: Tensor, rows: Int, columns: Int, out: Tensor) throws {
-        let group = programs.tuning.softmaxGroup
-        try launch("softmax_rows", in: "softmax", global: rows * group, local: group,
-                   [.buffer(try buffer(x)), .buffer(try buffer(out)), .int(columns)])
     }
 }
