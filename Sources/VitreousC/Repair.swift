@@ -46,6 +46,8 @@ public func vitreous_repair_inpaint(_ result: OpaquePointer?, _ patches: UnsafeM
         let object = try HandleRegistry.shared.result(result, function)
         let patches = try required(patches, function, "patches")
         try checkCapacity(count, needed: object.patches.count, function, "patches")
+        // Without token norms this is the error detection gives.
+        _ = try layerNorms(object, -1, function)
         // Layer 0 is the embeddings, layer b + 1 the output of block b.
         let flagged = try RepairPolicy.patchesToRepair(depth: object.layerNorms.count - 1) { block in
             try flaggedPatches(object, layer: Int32(block + 1), function)
