@@ -48,28 +48,17 @@ enum CPUKernels {
         return (best, bestIndex, Float(total / Double(range.count)))
     }
 
+    /// One softmax row through the active instruction-set level's kernel.
     static func softmaxRow(_ x: UnsafeMutablePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ count: Int) {
-        var maximum = -Float.infinity  // an all -inf row gives NaN, as PyTorch does
-        for i in 0..<count { maximum = Swift.max(maximum, x[i]) }
-        var total = 0.0  // float64: a sequential float32 sum of 1370 terms drifts by ~1e-6
-        for i in 0..<count {
-            let e = Foundation.exp(x[i] - maximum)
-            y[i] = e
-            total += Double(e)
-        }
-        let inverse = Float(1 / total)
-        CPUMath.forEachLane(count, vector: { y.storeVector(y.loadVector(at: $0) * inverse, at: $0) },
-                            scalar: { y[$0] *= inverse })
+        CPUInstructionSet.kernels.softmax_rows(x, y, 1, count)
     }
 
-    /// A flat element-wise loop over `count` elements: SIMD lanes in parallel chunks, then the scalar tail.
-    static func elementwise(_ count: Int, vector: (Int) -> Void,
-                            scalar: (Int) -> Void) {
-        let lanes = Vector.scalarCount
-        let vectors = count / lanes
-        parallelFor(vectors, grain: 8_192) { range in
-            for v in range { vector(v * lanes) }
+    /// A flat element-wise loop over `count` elements in parallel chunks (multiples of 64 elements, so each
+    /// chunk but the last is whole vectors at every level).
+    static func elementwise(_ count: Int, _ body: (Range<Int>) -> Void) {
+        let blocks = (count + 63) / 64
+        parallelFor(blocks, grain: 128) { range in
+            body(range.lowerBound * 64..<min(count, range.upperBound * 64))
         }
-        for i in (vectors * lanes)..<count { scalar(i) }
     }
 }
