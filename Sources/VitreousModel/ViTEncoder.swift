@@ -136,23 +136,33 @@ public final class ViTEncoder: Sendable {
         try record(x)
         var clsAttention: Tensor?
         var activations: [Int: Tensor] = [:]
-        for (index, block) in weights.blocks.enumerated() {
-            let wantAttention = options.clsAttention && index == weights.blocks.count - 1
-            let attended = try self.attention(x, block, clsProbabilities: wantAttention)
+        // Each sublayer's LayerScale + residual runs in one pass with the layer norm after it (the next
+        // sublayer's, or the final one), so `normalized` is always layerNorm(x) for what comes next.
+        let blocks = weights.blocks
+        var normalized = try layerNorm(x, weight: blocks.first?.norm1Weight ?? weights.normWeight,
+                                       bias: blocks.first?.norm1Bias ?? weights.normBias, eps: config.layerNormEps)
+        for (index, block) in blocks.enumerated() {
+            let wantAttention = options.clsAttention && index == blocks.count - 1
+            let attended = try self.attention(normalized, block, clsProbabilities: wantAttention)
             clsAttention = attended.probabilities ?? clsAttention
-            x = try layerScale(attended.output, gamma: block.layerScale1, residual: x)
-            var hidden = try mlpHidden(x, block)
+            (x, normalized) = try layerScaleNorm(attended.output, gamma: block.layerScale1, residual: x,
+                                                 weight: block.norm2Weight, bias: block.norm2Bias,
+                                                 eps: config.layerNormEps)
+            var hidden = try mlpHidden(normalized, block)
             if let shift, let units = shift.neurons[index], !units.isEmpty {
                 hidden = try shiftNeurons(hidden, neurons: units, registers: registerRange, patches: patchRange,
                                           rule: shift.rule, scale: shift.scale)
             }
             if options.mlpActivationLayers.contains(index) { activations[index] = hidden }
             let mlp = try linear(hidden, weight: block.fc2Weight, bias: block.fc2Bias)
-            x = try layerScale(mlp, gamma: block.layerScale2, residual: x)
+            let next = index + 1 < blocks.count ? (blocks[index + 1].norm1Weight, blocks[index + 1].norm1Bias)
+                                                 : (weights.normWeight, weights.normBias)
+            (x, normalized) = try layerScaleNorm(mlp, gamma: block.layerScale2, residual: x, weight: next.0,
+                                                 bias: next.1, eps: config.layerNormEps)
             try record(x)
         }
 
-        let tokens = try layerNorm(x, weight: weights.normWeight, bias: weights.normBias, eps: config.layerNormEps)
+        let tokens = normalized  // the final norm, fused into the last block's seam
         return EncoderOutput(
             tokens: tokens,
             cls: try sliceTokens(tokens, 0..<1).reshaped([batch, config.hiddenSize]),
@@ -166,10 +176,9 @@ public final class ViTEncoder: Sendable {
             mlpActivations: activations)
     }
 
-    /// The attention branch: `proj(attention(qkv(norm1(x))))`.
-    private func attention(_ x: Tensor, _ block: ViTWeights.Block, clsProbabilities: Bool) throws
+    /// The attention branch on `normalized` = norm1(x): `proj(attention(qkv(normalized)))`.
+    private func attention(_ normalized: Tensor, _ block: ViTWeights.Block, clsProbabilities: Bool) throws
         -> (output: Tensor, probabilities: Tensor?) {
-        let normalized = try layerNorm(x, weight: block.norm1Weight, bias: block.norm1Bias, eps: config.layerNormEps)
         let qkv = try linear(normalized, weight: block.qkvWeight, bias: block.qkvBias)
         let attended = try VitreousTensor.attention(qkv: qkv, heads: config.heads,
                                                     probabilities: clsProbabilities ? .cls : nil)
@@ -177,9 +186,9 @@ public final class ViTEncoder: Sendable {
         return (projected, attended.probabilities)
     }
 
-    /// The MLP's hidden activations: `gelu(fc1(norm2(x)))`, or `silu(gate) ⊙ up` for SwiGLU.
-    private func mlpHidden(_ x: Tensor, _ block: ViTWeights.Block) throws -> Tensor {
-        let normalized = try layerNorm(x, weight: block.norm2Weight, bias: block.norm2Bias, eps: config.layerNormEps)
+    /// The MLP's hidden activations on `normalized` = norm2(x): `gelu(fc1(normalized))`, or
+    /// `silu(gate) ⊙ up` for SwiGLU.
+    private func mlpHidden(_ normalized: Tensor, _ block: ViTWeights.Block) throws -> Tensor {
         switch config.mlp {
         case .gelu:
             return try linear(normalized, weight: block.fc1Weight, bias: block.fc1Bias, activation: .gelu)

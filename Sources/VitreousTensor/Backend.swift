@@ -52,6 +52,11 @@ public protocol Backend: AnyObject, Sendable {
     func add(_ a: Tensor, _ b: Tensor, out: Tensor) throws
     /// `out = residual + gamma ⊙ x`, `gamma` broadcast over rows of `columns`.
     func layerScale(_ x: Tensor, gamma: Tensor, residual: Tensor, columns: Int, out: Tensor) throws
+    /// The pre-norm block seam: `sum = residual + gamma ⊙ x`, `out = layerNorm(sum)` over rows of `dim`.
+    /// The default runs ``layerScale(_:gamma:residual:columns:out:)`` then
+    /// ``layerNorm(_:residual:weight:bias:rows:dim:eps:sum:out:)``; the CPU does both in one pass.
+    func layerScaleNorm(_ x: Tensor, gamma: Tensor, residual: Tensor, weight: Tensor, bias: Tensor, rows: Int,
+                        dim: Int, eps: Float, sum: Tensor, out: Tensor) throws
     /// Softmax over each of `rows` rows of `columns`.
     func softmax(_ x: Tensor, rows: Int, columns: Int, out: Tensor) throws
 
@@ -95,6 +100,15 @@ public struct AllocationStatistics: Sendable, Equatable {
     public let liveBytes: Int
     /// Highest `liveBytes` seen.
     public let peakLiveBytes: Int
+}
+
+extension Backend {
+    public func layerScaleNorm(_ x: Tensor, gamma: Tensor, residual: Tensor, weight: Tensor, bias: Tensor, rows: Int,
+                               dim: Int, eps: Float, sum: Tensor, out: Tensor) throws {
+        try layerScale(x, gamma: gamma, residual: residual, columns: dim, out: sum)
+        try layerNorm(sum, residual: nil, weight: weight, bias: bias, rows: rows, dim: dim, eps: eps, sum: nil,
+                      out: out)
+    }
 }
 
 extension BufferPool {

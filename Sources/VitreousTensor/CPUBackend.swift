@@ -171,6 +171,20 @@ public final class CPUBackend: Backend {
         }
     }
 
+    public func layerScaleNorm(_ x: Tensor, gamma: Tensor, residual: Tensor, weight: Tensor, bias: Tensor, rows: Int,
+                               dim: Int, eps: Float, sum: Tensor, out: Tensor) throws {
+        let (px, pg, pr) = (SendablePointer(try host(x)), SendablePointer(try host(gamma)),
+                            SendablePointer(try host(residual)))
+        let (pw, pb) = (SendablePointer(try host(weight)), SendablePointer(try host(bias)))
+        let (ps, py) = (SendablePointer(try host(sum)), SendablePointer(try host(out)))
+        let kernels = CPUInstructionSet.kernels
+        parallelFor(rows, grain: max(1, 8_192 / max(dim, 1))) { range in
+            let offset = range.lowerBound * dim
+            kernels.layer_scale_norm_rows(px.base + offset, pg.base, pr.base + offset, ps.base + offset, pw.base,
+                                          pb.base, range.count, dim, eps, py.base + offset)
+        }
+    }
+
     public func softmax(_ x: Tensor, rows: Int, columns: Int, out: Tensor) throws {
         let px = SendablePointer(try host(x)), py = SendablePointer(try host(out))
         let kernels = CPUInstructionSet.kernels

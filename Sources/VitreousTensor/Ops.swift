@@ -183,6 +183,21 @@ public func layerScale(_ x: Tensor, gamma: Tensor, residual: Tensor) throws -> T
     return out
 }
 
+/// LayerScale, the residual connection and the next layer norm in one pass over the tokens:
+/// `sum = residual + gamma ⊙ x`, `normalized = layerNorm(sum)` (the seam between two pre-norm sublayers).
+public func layerScaleNorm(_ x: Tensor, gamma: Tensor, residual: Tensor, weight: Tensor, bias: Tensor,
+                           eps: Float = 1e-6) throws -> (sum: Tensor, normalized: Tensor) {
+    let backend = try commonBackend("layerScaleNorm", x, gamma, residual, weight, bias)
+    let (rows, dim) = try normParameters(x, weight, bias, eps, "layerScaleNorm")
+    try requireShape(gamma, [dim], "gamma", "layerScaleNorm")
+    try requireShape(residual, x.shape, "residual", "layerScaleNorm")
+    let sum = try backend.empty(shape: x.shape)
+    let out = try backend.empty(shape: x.shape)
+    try backend.layerScaleNorm(x, gamma: gamma, residual: residual, weight: weight, bias: bias, rows: rows, dim: dim,
+                               eps: eps, sum: sum, out: out)
+    return (sum, out)
+}
+
 /// Softmax over the last axis. A row of all −∞ gives NaN, as PyTorch does.
 public func softmax(_ x: Tensor) throws -> Tensor {
     let backend = try commonBackend("softmax", x)

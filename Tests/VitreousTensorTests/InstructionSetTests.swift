@@ -74,6 +74,11 @@ struct InstructionSetTests {
             sum, weight: w.doubles, bias: b.doubles, dim: dim, eps: 1e-6), seed: seed) {
             try addLayerNorm(tx, residual: tr, weight: tw, bias: tb, eps: 1e-6).normalized.toArray()
         }
+        let scaledSum = Reference.layerScale(x.doubles, gamma: gamma.doubles, residual: r.doubles, columns: dim)
+        try check("layerScaleNorm", bound: 1e-5, reference: Reference.layerNorm(
+            scaledSum, weight: w.doubles, bias: b.doubles, dim: dim, eps: 1e-6), seed: seed) {
+            try layerScaleNorm(tx, gamma: tg, residual: tr, weight: tw, bias: tb).normalized.toArray()
+        }
         try check("softmax", bound: 1e-6, reference: Reference.softmax(x.doubles, columns: dim), seed: seed) {
             try softmax(tx).toArray()
         }
