@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import VitreousTensor
+import VitreousTesting
 
 /// The CPU kernels at every instruction-set level this machine has: each op against the float64 reference
 /// at its usual bound, and every level against the baseline within 1e-5 relative. (Scripts/test.sh also
