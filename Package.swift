@@ -37,10 +37,13 @@ let package = Package(
         // include/vitreous.h as a module: the C API's tests call it through the header.
         .systemLibrary(name: "CVitreous", path: "include"),
 
+        // The CPU backend's SIMD loops, one copy per instruction-set level, chosen at run time (never -march).
+        .target(name: "CVitreousCPU"),
+
         .target(
             name: "VitreousTensor",
             dependencies: [
-                "COpenCL", "CCLBlast", "CBLAS",
+                "COpenCL", "CCLBlast", "CBLAS", "CVitreousCPU",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -19,6 +19,16 @@ swift test
 if grep -q "Device #" <<<"$(clinfo -l 2>/dev/null)"; then
     VITREOUS_OPENCL_TUNING=gpu swift test --skip-build --filter "VitreousTensorTests|VitreousModelTests"
 fi
+# The CPU op tests again at each lower SIMD level this CPU has (the run above used the highest), so the AVX2
+# and baseline kernels are checked too (see CPUInstructionSet; about a minute each).
+flags="$(grep -m1 '^flags' /proc/cpuinfo 2>/dev/null || true)"
+lower=(baseline)
+if [[ " $flags " == *" avx512f "* ]]; then lower=(avx2 baseline); fi
+if [[ " $flags " != *" avx2 "* ]]; then lower=(); fi
+for isa in "${lower[@]}"; do
+    echo "CPU op tests with VITREOUS_CPU_ISA=$isa"
+    VITREOUS_CPU_ISA=$isa VITREOUS_TEST_DEVICES=cpu swift test --skip-build --filter VitreousTensorTests
+done
 if [[ "${VITREOUS_TEST_QUICK:-}" == 1 ]]; then exit 0; fi
 cmake -G Ninja -B build -DCMAKE_BUILD_TYPE=Release
 cmake --build build

@@ -235,7 +235,7 @@ def forward_flops(model, batch, size):
 
 # --------------------------------------------------------------------------------------------------- running
 
-def run_ort(onnx_model, images, threads, runs, warmup, optimized_path):
+def run_ort(onnx_path, images, threads, runs, warmup, optimized_path):
     import onnxruntime as ort
 
     opts = ort.SessionOptions()
@@ -246,7 +246,7 @@ def run_ort(onnx_model, images, threads, runs, warmup, optimized_path):
     if optimized_path:
         opts.optimized_model_filepath = str(optimized_path)
         opts.log_severity_level = 3  # not the warning that the saved graph is specific to this CPU
-    session = ort.InferenceSession(onnx_model.SerializeToString(), opts, providers=["CPUExecutionProvider"])
+    session = ort.InferenceSession(str(onnx_path), opts, providers=["CPUExecutionProvider"])
     feed = {"images": images}
     for _ in range(warmup):
         session.run(["tokens"], feed)
@@ -256,8 +256,110 @@ def run_ort(onnx_model, images, threads, runs, warmup, optimized_path):
         session.run(["tokens"], feed)
         times.append(time.perf_counter() - start)
     tokens = session.run(["tokens"], feed)[0]
-    del session  # stop its thread pool before Vitreous runs
-    return tokens, {"median": statistics.median(times), "min": min(times), "max": max(times)}
+    return tokens, times
+
+
+def hf_state_dict(weights, model):
+    """The original-layout weights renamed (and qkv split) for transformers' Dinov2Model."""
+    import torch
+
+    dim, depth, _, _ = MODELS[model]
+    t = lambda a: torch.from_numpy(np.ascontiguousarray(a))
+    sd = {
+        "embeddings.cls_token": t(weights["cls_token"]),
+        "embeddings.mask_token": t(weights["mask_token"]),
+        "embeddings.position_embeddings": t(weights["pos_embed"]),
+        "embeddings.patch_embeddings.projection.weight": t(weights["patch_embed.proj.weight"]),
+        "embeddings.patch_embeddings.projection.bias": t(weights["patch_embed.proj.bias"]),
+        "layernorm.weight": t(weights["norm.weight"]),
+        "layernorm.bias": t(weights["norm.bias"]),
+    }
+    for n in range(depth):
+        p, q = f"blocks.{n}.", f"encoder.layer.{n}."
+        for name in ("norm1", "norm2", "mlp.fc1", "mlp.fc2"):
+            sd[q + name + ".weight"] = t(weights[p + name + ".weight"])
+            sd[q + name + ".bias"] = t(weights[p + name + ".bias"])
+        # transformers 4 names (attention.attention.query, attention.output.dense) and 5's (q_proj, o_proj): the
+        # caller keeps the ones its Dinov2Model has.
+        for j, (old, new) in enumerate((("query", "q_proj"), ("key", "k_proj"), ("value", "v_proj"))):
+            for kind in ("weight", "bias"):
+                part = t(weights[p + "attn.qkv." + kind][j * dim:(j + 1) * dim])
+                sd[q + f"attention.attention.{old}.{kind}"] = sd[q + f"attention.{new}.{kind}"] = part
+        for kind in ("weight", "bias"):
+            sd[q + f"attention.output.dense.{kind}"] = sd[q + f"attention.o_proj.{kind}"] = t(
+                weights[p + "attn.proj." + kind])
+        sd[q + "layer_scale1.lambda1"] = t(weights[p + "ls1.gamma"])
+        sd[q + "layer_scale2.lambda1"] = t(weights[p + "ls2.gamma"])
+    return sd
+
+
+def run_torch(weights, model, images, threads, runs, warmup):
+    """transformers' Dinov2Model, eager, SDPA attention, float32, torch.inference_mode."""
+    import torch
+    from transformers import Dinov2Config, Dinov2Model
+
+    torch.set_num_threads(threads)
+    dim, depth, heads, hidden = MODELS[model]
+    config = Dinov2Config(hidden_size=dim, num_hidden_layers=depth, num_attention_heads=heads,
+                          mlp_ratio=hidden // dim, image_size=PATCH * STORED_GRID, patch_size=PATCH,
+                          layer_norm_eps=LN_EPS, layerscale_value=1.0, hidden_act="gelu",
+                          attn_implementation="sdpa")
+    net = Dinov2Model(config).eval()
+    own = net.state_dict()
+    state = {k: v for k, v in hf_state_dict(weights, model).items() if k in own}
+    missing = sorted(set(own) - set(state))
+    if missing:
+        sys.exit(f"error: this transformers' Dinov2Model has parameters the converter does not fill: {missing[:8]}")
+    net.load_state_dict(state, strict=True)
+    x = torch.from_numpy(images)
+    times = []
+    with torch.inference_mode():
+        for _ in range(warmup):
+            net(pixel_values=x)
+        for _ in range(runs):
+            start = time.perf_counter()
+            net(pixel_values=x)
+            times.append(time.perf_counter() - start)
+        tokens = net(pixel_values=x).last_hidden_state.numpy()
+    return tokens, times
+
+
+def run_sgemm(threads, runs, n=2048):
+    """numpy's OpenBLAS n³ float32 GEMM in this process (OPENBLAS_NUM_THREADS set by the parent)."""
+    rng = np.random.default_rng(0)
+    a, b = (rng.standard_normal((n, n)).astype(np.float32) for _ in range(2))
+    a @ b
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        a @ b
+        times.append(time.perf_counter() - start)
+    return 2 * n ** 3 / statistics.median(times) / 1e9
+
+
+def worker(args):
+    """One peer's measurement in a fresh process, so no thread pool of another runtime spins meanwhile."""
+    if args.worker == "sgemm":
+        print(json.dumps({"gflops": run_sgemm(args.threads, args.runs)}))
+        return
+    images = np.load(args.input)
+    if args.worker == "ort":
+        tokens, times = run_ort(args.onnx, images, args.threads, args.runs, 3, args.optimized)
+    else:
+        tokens, times = run_torch(random_weights(args.model, args.seed), args.model, images, args.threads,
+                                  args.runs, 3)
+    np.save(args.output, tokens)
+    print(json.dumps({"times": times}))
+
+
+def run_worker(kind, args, extra, env=None):
+    command = [sys.executable, str(Path(__file__).resolve()), "--worker", kind, "--threads", str(args.threads),
+               "--model", args.model, "--seed", str(args.seed)] + extra
+    result = subprocess.run(command, capture_output=True, text=True, env=env)
+    if result.returncode != 0:
+        sys.exit(f"error: the {kind} worker failed (exit {result.returncode}):\n  {' '.join(command)}\n"
+                 f"{result.stderr.strip()[-3000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 def check_bench(bench):
@@ -346,7 +448,7 @@ examples:
     parser.add_argument("--threads", type=int, default=host_threads(),
                         help=f"ONNX Runtime intra-op threads; should equal Vitreous's, which is the number of cores "
                              f"this process may use ({host_threads()} here). Default: that number.")
-    parser.add_argument("--runs", type=int, default=20, help="timed runs on each side (after 3 warm-up runs). Default: 20.")
+    parser.add_argument("--runs", type=int, default=10, help="timed runs per round on each side (after 3 warm-up runs). Default: 10.")
     parser.add_argument("--seed", type=int, default=0, help="seed of the weights and the input. Default: 0.")
     parser.add_argument("--work", type=Path, default=HERE / "work", help="folder for the generated files.")
     parser.add_argument("--vitreous-bench", type=Path, default=DEFAULT_BENCH, dest="bench",
@@ -354,12 +456,29 @@ examples:
     parser.add_argument("--save-optimized", action="store_true",
                         help="also save ONNX Runtime's optimised graph and list its operators (shows the fusions).")
     parser.add_argument("--json", action="store_true", help="print JSON instead of the table.")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="interleaved rounds: each round runs ONNX Runtime, PyTorch, Vitreous and the sgemm ceiling "
+                             "once, each in a fresh process; the table gives the median over rounds of each round's "
+                             "median. Default: 3.")
+    parser.add_argument("--compare-bench", type=Path, metavar="PATH",
+                        help="a second vitreous-bench (e.g. built from an older commit) measured in the same rounds "
+                             "as 'Vitreous before': before/after ratios from one interleaved run.")
+    parser.add_argument("--no-torch", action="store_true",
+                        help="skip the PyTorch eager peer (transformers Dinov2Model, SDPA).")
+    parser.add_argument("--worker", choices=["ort", "torch", "sgemm"], help=argparse.SUPPRESS)
+    parser.add_argument("--onnx", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--input", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--output", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--optimized", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.worker:
+        worker(args)
+        return
 
     if args.size < PATCH or args.size % PATCH:
         parser.error(f"--size must be a positive multiple of {PATCH}")
-    if args.runs < 1 or args.threads < 1:
-        parser.error("--runs and --threads must be at least 1")
+    if args.runs < 1 or args.threads < 1 or args.rounds < 1:
+        parser.error("--runs, --rounds and --threads must be at least 1")
     try:
         import onnx  # noqa: F401
         import onnxruntime as ort
@@ -367,6 +486,8 @@ examples:
         sys.exit(f"error: {error}. Run Benchmarks/peers/run.sh, which installs numpy, onnx and onnxruntime into "
                  f"Benchmarks/peers/.venv.")
     check_bench(args.bench)
+    if args.compare_bench:
+        check_bench(args.compare_bench)
 
     log = (lambda *a: print(*a, file=sys.stderr, flush=True)) if args.json else (lambda *a: print(*a, flush=True))
     if args.threads != host_threads():
@@ -379,6 +500,17 @@ examples:
     write_safetensors(weights_path, weights)
     log(f"weights: {weights_path} ({weights_path.stat().st_size / 1e6:.1f} MB)")
 
+    torch_version = None
+    if not args.no_torch:
+        try:
+            import torch
+            import transformers
+            torch_version = f"{torch.__version__} / transformers {transformers.__version__}"
+        except ImportError as error:
+            sys.exit(f"error: {error}: the PyTorch peer needs torch and transformers (run.sh uses a venv with the "
+                     f"system site packages); or pass --no-torch")
+    sgemm_env = dict(os.environ, OPENBLAS_NUM_THREADS=str(args.threads), OMP_NUM_THREADS=str(args.threads))
+    median = statistics.median
     rows = []
     for batch in args.batch:
         tag = f"{args.model}-b{batch}-{args.size}"
@@ -387,48 +519,100 @@ examples:
         np.save(input_path, images)
         onnx_model = build_onnx(weights, args.model, batch, args.size)
         onnx.checker.check_model(onnx_model)
+        onnx_path = args.work / f"model-{tag}.onnx"
+        onnx.save(onnx_model, str(onnx_path))
+        del onnx_model
         optimized = args.work / f"ort-{tag}.onnx" if args.save_optimized else None
-
-        log(f"[{tag}] ONNX Runtime {ort.__version__}, {args.threads} threads, {args.runs} runs…")
-        ort_tokens, ort_time = run_ort(onnx_model, images, args.threads, args.runs, 3, optimized)
+        ort_out, torch_out = args.work / f"ort-{tag}.npy", args.work / f"torch-{tag}.npy"
+        output_path = args.work / f"vitreous-{tag}.npy"
+        common = ["--input", str(input_path), "--runs", str(args.runs)]
+        rounds = {"ort": [], "torch": [], "vitreous": [], "before": [], "sgemm": []}
+        for r in range(args.rounds):
+            log(f"[{tag}] round {r + 1}/{args.rounds}: ONNX Runtime {ort.__version__}, {args.threads} threads, "
+                f"{args.runs} runs…")
+            extra = ["--onnx", str(onnx_path), "--output", str(ort_out)]
+            if optimized and r == 0:
+                extra += ["--optimized", str(optimized)]
+            rounds["ort"].append(median(run_worker("ort", args, common + extra)["times"]))
+            if torch_version:
+                log(f"[{tag}] round {r + 1}/{args.rounds}: PyTorch eager (Dinov2Model, SDPA)…")
+                rounds["torch"].append(median(run_worker("torch", args, common + ["--output", str(torch_out)])["times"]))
+            log(f"[{tag}] round {r + 1}/{args.rounds}: Vitreous…")
+            rounds["vitreous"].append(run_vitreous(args.bench, weights_path, input_path, output_path,
+                                                   args.runs)["median"])
+            if args.compare_bench:
+                log(f"[{tag}] round {r + 1}/{args.rounds}: Vitreous before ({args.compare_bench})…")
+                rounds["before"].append(run_vitreous(args.compare_bench, weights_path, input_path,
+                                                     args.work / f"before-{tag}.npy", args.runs)["median"])
+            rounds["sgemm"].append(run_worker("sgemm", args, ["--runs", "5"], env=sgemm_env)["gflops"])
         if optimized:
             import collections
             ops = collections.Counter(n.op_type for n in onnx.load(str(optimized), load_external_data=False).graph.node)
             log(f"[{tag}] ORT optimised graph ({optimized.name}): "
                 + ", ".join(f"{op}×{c}" for op, c in sorted(ops.items())))
-        log(f"[{tag}] Vitreous, {args.runs} runs…")
-        output_path = args.work / f"vitreous-{tag}.npy"
-        vit_time = run_vitreous(args.bench, weights_path, input_path, output_path, args.runs)
-        vit_tokens = np.load(output_path)
+        vit_tokens, ort_tokens = np.load(output_path), np.load(ort_out)
         if vit_tokens.shape != ort_tokens.shape:
             sys.exit(f"error: Vitreous's tokens are {vit_tokens.shape}, ONNX Runtime's {ort_tokens.shape}")
-        a, b = ort_tokens.astype(np.float64), vit_tokens.astype(np.float64)
-        rel = float(np.linalg.norm(a - b) / np.linalg.norm(b))
+
+        def rel_error(other):
+            a, b = other.astype(np.float64), vit_tokens.astype(np.float64)
+            return float(np.linalg.norm(a - b) / np.linalg.norm(b))
+
         flops = forward_flops(args.model, batch, args.size)
-        rows.append({
+        ort_s, vit_s, sgemm = median(rounds["ort"]), median(rounds["vitreous"]), median(rounds["sgemm"])
+        row = {
             "model": args.model, "batch": batch, "size": args.size, "threads": args.threads, "runs": args.runs,
-            "ort_ms": {k: v * 1e3 for k, v in ort_time.items()},
-            "vitreous_ms": {k: v * 1e3 for k, v in vit_time.items()},
-            "ratio": vit_time["median"] / ort_time["median"],
-            "ort_gflops": flops / ort_time["median"] / 1e9,
-            "vitreous_gflops": flops / vit_time["median"] / 1e9,
+            "rounds": args.rounds,
+            "round_ms": {k: [v * 1e3 for v in vs] for k, vs in rounds.items() if k != "sgemm" and vs},
+            # The least disturbed round of each: on a shared machine the fairer estimate of each one's speed.
+            "best_ms": {k: min(vs) * 1e3 for k, vs in rounds.items() if k != "sgemm" and vs},
+            "best_ratio": min(rounds["vitreous"]) / min(rounds["ort"]),
+            "ort_ms": ort_s * 1e3, "vitreous_ms": vit_s * 1e3,
+            "ratio": vit_s / ort_s,
+            "ort_gflops": flops / ort_s / 1e9,
+            "vitreous_gflops": flops / vit_s / 1e9,
+            "sgemm_gflops": sgemm, "sgemm_rounds": rounds["sgemm"],
             "gflop_per_pass": flops / 1e9,
-            "rel_error": rel,
-        })
+            "rel_error": rel_error(ort_tokens),
+        }
+        if args.compare_bench:
+            before_s = median(rounds["before"])
+            row.update(before_ms=before_s * 1e3, after_over_before=vit_s / before_s,
+                       before_rel_error=rel_error(np.load(args.work / f"before-{tag}.npy")))
+        if torch_version:
+            torch_s = median(rounds["torch"])
+            row.update(torch_ms=torch_s * 1e3, torch_gflops=flops / torch_s / 1e9,
+                       torch_rel_error=rel_error(np.load(torch_out)))
+        rows.append(row)
 
     if args.json:
         print(json.dumps({"onnxruntime": ort.__version__, "onnx": onnx.__version__, "numpy": np.__version__,
-                          "python": platform.python_version(), "machine": platform.machine(),
-                          "host_threads": host_threads(), "rows": rows}, indent=2))
+                          "torch": torch_version, "python": platform.python_version(),
+                          "machine": platform.machine(), "host_threads": host_threads(), "rows": rows}, indent=2))
     else:
         print()
-        print(f"ONNX Runtime {ort.__version__} (CPU, {args.threads} intra-op threads) vs Vitreous (cpu); "
-              f"{args.size} px, median of {args.runs} runs per forward pass of the batch")
-        header = ["model", "batch", "ORT ms", "Vitreous ms", "ratio V/ORT", "ORT GFLOP/s", "Vitreous GFLOP/s",
-                  "rel err"]
-        table = [[r["model"], str(r["batch"]), f"{r['ort_ms']['median']:.2f}", f"{r['vitreous_ms']['median']:.2f}",
-                  f"{r['ratio']:.2f}", f"{r['ort_gflops']:.1f}", f"{r['vitreous_gflops']:.1f}",
-                  f"{r['rel_error']:.1e}"] for r in rows]
+        print(f"ONNX Runtime {ort.__version__} (CPU, {args.threads} intra-op threads)"
+              + (f", PyTorch {torch_version} eager" if torch_version else "")
+              + f" vs Vitreous (cpu); {args.size} px; median over {args.rounds} interleaved rounds of the median of "
+              f"{args.runs} runs per forward pass of the batch; sgemm = numpy/OpenBLAS 2048³ in the same rounds")
+        header = ["model", "batch", "ORT ms"] + (["torch ms"] if torch_version else []) + [
+            "Vitreous ms", "V/ORT", "V/ORT best rounds"] + (["before ms", "after/before"] if args.compare_bench else []) + [
+            "sgemm GFLOP/s", "ORT % sgemm", "Vitreous % sgemm", "rel err ORT"] + (
+            ["rel err torch"] if torch_version else [])
+        table = []
+        for r in rows:
+            cells = [r["model"], str(r["batch"]), f"{r['ort_ms']:.2f}"]
+            if torch_version:
+                cells.append(f"{r['torch_ms']:.2f}")
+            cells += [f"{r['vitreous_ms']:.2f}", f"{r['ratio']:.2f}", f"{r['best_ratio']:.2f}"]
+            if args.compare_bench:
+                cells += [f"{r['before_ms']:.2f}", f"{r['after_over_before']:.2f}"]
+            cells += [f"{r['sgemm_gflops']:.1f}",
+                      f"{100 * r['ort_gflops'] / r['sgemm_gflops']:.0f}",
+                      f"{100 * r['vitreous_gflops'] / r['sgemm_gflops']:.0f}", f"{r['rel_error']:.1e}"]
+            if torch_version:
+                cells.append(f"{r['torch_rel_error']:.1e}")
+            table.append(cells)
         widths = [max(len(h), *(len(t[i]) for t in table)) for i, h in enumerate(header)]
         print("  ".join(h.ljust(w) for h, w in zip(header, widths)).rstrip())
         print("  ".join("-" * w for w in widths))

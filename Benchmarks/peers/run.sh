@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Vitreous against ONNX Runtime on the same DINOv2 weights and input (see README.md).
-# Sets up Benchmarks/peers/.venv (numpy, onnx, onnxruntime) and the release vitreous-bench when missing, then
-# runs onnx_vit.py with the given arguments, e.g.: Benchmarks/peers/run.sh --model vit-s --batch all
+# Sets up Benchmarks/peers/.venv (numpy, onnx, onnxruntime; it sees the system's site packages, so a system-wide
+# torch + transformers become the PyTorch peer) and the release vitreous-bench when missing, then runs
+# onnx_vit.py with the given arguments, e.g.: Benchmarks/peers/run.sh --model vit-s --batch all
+# Without torch and transformers importable the PyTorch peer is skipped (--no-torch) with a warning.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -11,7 +13,7 @@ python="$venv/bin/python"
 
 if [[ ! -x "$python" ]]; then
     echo "run.sh: creating $venv" >&2
-    python3 -m venv "$venv"
+    python3 -m venv --system-site-packages "$venv"
 fi
 if ! "$python" -c "import numpy, onnx, onnxruntime" 2>/dev/null; then
     echo "run.sh: installing numpy, onnx and onnxruntime into $venv (a minute the first time)" >&2
@@ -24,4 +26,11 @@ if [[ ! -x "$bench" ]] || ! "$bench" --help 2>/dev/null | grep -q -- '--model'; 
     (cd "$repo" && swift build -c release --product vitreous-bench >&2)
 fi
 
-exec "$python" "$here/onnx_vit.py" "$@"
+extra=()
+if ! "$python" -c "import torch, transformers" 2>/dev/null; then
+    echo "run.sh: torch/transformers not importable from $venv: skipping the PyTorch peer" \
+         "(pip install torch transformers into it to include it)" >&2
+    extra=(--no-torch)
+fi
+
+exec "$python" "$here/onnx_vit.py" "${extra[@]}" "$@"

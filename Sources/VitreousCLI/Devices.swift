@@ -46,6 +46,14 @@ struct Devices: ParsableCommand {
             print("      fp64 \(info.supportsFP64 ? "yes" : "no"), fp16 \(info.supportsFP16 ? "yes" : "no"), "
                 + "max work-group \(info.maxWorkGroupSize)")
         }
+        let levels = CPUInstructionSet.supported.map(\.rawValue).joined(separator: ", ")
+        switch CPUInstructionSet.select(ProcessInfo.processInfo.environment[CPUInstructionSet.environmentVariable]) {
+        case .success(let level):
+            print("CPU kernels: \(level) (this CPU runs \(levels); force one with "
+                + "\(CPUInstructionSet.environmentVariable)=avx512|avx2|baseline)")
+        case .failure(let error):
+            print("CPU kernels: \(error) (this CPU runs \(levels))")
+        }
         let selection = Device.defaultSelection
         print("Default device: \(selection.device) — \(selection.reason)")
         print("Override with --device cpu|opencl|opencl:N or VITREOUS_DEVICE.")

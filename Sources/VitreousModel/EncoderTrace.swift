@@ -4,19 +4,19 @@ import VitreousTensor
 package enum EncoderStep: String, Sendable, CaseIterable {
     /// Patchify, the patch-embedding GEMM, and CLS / registers / position embeddings.
     case embedding = "patch embedding (patchify + GEMM + tokens)"
-    case norm1 = "layer norm 1"
+    /// The first block's norm1 (every later layer norm is fused into the LayerScale before it).
+    case norm1 = "layer norm 1 (first block)"
     case qkv = "qkv GEMM + bias"
     case attention = "fused attention"
     case projection = "proj GEMM + bias"
-    case layerScale1 = "LayerScale 1 + residual"
-    case norm2 = "layer norm 2"
+    case layerScale1 = "LayerScale 1 + residual + layer norm 2"
     case fc1 = "fc1 GEMM + bias + activation"
     case neuronShift = "test-time register shift"
     case fc2 = "fc2 GEMM + bias"
-    case layerScale2 = "LayerScale 2 + residual"
+    /// With the next block's norm1, or the final norm after the last block.
+    case layerScale2 = "LayerScale 2 + residual + next layer norm"
     /// Token norms of the residual stream (with ``EncoderOptions/tokenNorms``).
     case tokenNorms = "token norms"
-    case finalNorm = "final layer norm"
     /// Slicing CLS, registers and patches out of the final tokens.
     case outputs = "outputs (slices)"
 }

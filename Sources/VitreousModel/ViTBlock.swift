@@ -2,26 +2,28 @@ import VitreousTensor
 
 /// One pre-norm transformer block as the encoder runs it:
 /// `x ← x + γ₁ ⊙ proj(attention(qkv(norm1(x))))`, then `x ← x + γ₂ ⊙ fc2(shift(act(fc1(norm2(x)))))`.
+/// Each LayerScale + residual runs in one pass with the layer norm that follows it (``layerScaleNorm``):
+/// the block takes `norm1(x)` with `x` and leaves the next norm of its output beside the output.
 struct ViTBlock {
     let weights: ViTWeights.Block
     let config: ViTConfig
     /// 0-based place in the encoder.
     let index: Int
 
-    /// Replaces the residual stream `x` `[B, T, D]` by the block's output; what the options ask to see goes to
-    /// `taps`. Each half replaces `x` as soon as it is done, so the stream it read is released (or goes back to
-    /// the pool) before the next half allocates.
-    func forward(_ x: inout Tensor, _ pass: ForwardPass, _ taps: inout EncoderTaps) throws {
-        x = try attentionHalf(x, pass, &taps)
-        x = try mlpHalf(x, pass, &taps)
+    /// Replaces the residual stream `x` `[B, T, D]` by the block's output and `normalized` (norm1(x) on entry)
+    /// by `nextNorm` of that output (the next block's norm1, or the final norm); what the options ask to see
+    /// goes to `taps`. Each half replaces `x` as soon as it is done, so the stream it read is released (or goes
+    /// back to the pool) before the next half allocates.
+    func forward(_ x: inout Tensor, normalized: inout Tensor, nextNorm: (weight: Tensor, bias: Tensor),
+                 _ pass: ForwardPass, _ taps: inout EncoderTaps) throws {
+        (x, normalized) = try attentionHalf(x, normalized, pass, &taps)
+        (x, normalized) = try mlpHalf(x, normalized, nextNorm, pass, &taps)
     }
 
-    /// `x + γ₁ ⊙ proj(attention(qkv(norm1(x))))`.
-    private func attentionHalf(_ x: Tensor, _ pass: ForwardPass, _ taps: inout EncoderTaps) throws -> Tensor {
+    /// `x + γ₁ ⊙ proj(attention(qkv(normalized)))` and norm2 of it, from `x` and `normalized` = norm1(x).
+    private func attentionHalf(_ x: Tensor, _ normalized: Tensor, _ pass: ForwardPass,
+                               _ taps: inout EncoderTaps) throws -> (x: Tensor, normalized: Tensor) {
         let w = weights
-        let normalized = try pass.run(.norm1, index) {
-            try layerNorm(x, weight: w.norm1Weight, bias: w.norm1Bias, eps: config.layerNormEps)
-        }
         let qkv = try pass.run(.qkv, index) { try linear(normalized, weight: w.qkvWeight, bias: w.qkvBias) }
         let attended = try pass.run(.attention, index) {
             try attention(qkv: qkv, heads: config.heads, probabilities: taps.wantsAttention(block: index) ? .cls : nil)
@@ -30,15 +32,17 @@ struct ViTBlock {
         let projected = try pass.run(.projection, index) {
             try linear(attended.output, weight: w.projWeight, bias: w.projBias)
         }
-        return try pass.run(.layerScale1, index) { try layerScale(projected, gamma: w.layerScale1, residual: x) }
+        return try pass.run(.layerScale1, index) {
+            try layerScaleNorm(projected, gamma: w.layerScale1, residual: x, weight: w.norm2Weight, bias: w.norm2Bias,
+                               eps: config.layerNormEps)
+        }
     }
 
-    /// `x + γ₂ ⊙ fc2(shift(act(fc1(norm2(x)))))`, the shift only where test-time registers list this block.
-    private func mlpHalf(_ x: Tensor, _ pass: ForwardPass, _ taps: inout EncoderTaps) throws -> Tensor {
+    /// `x + γ₂ ⊙ fc2(shift(act(fc1(normalized))))` and `nextNorm` of it, from `x` and `normalized` = norm2(x);
+    /// the shift only where test-time registers list this block.
+    private func mlpHalf(_ x: Tensor, _ normalized: Tensor, _ nextNorm: (weight: Tensor, bias: Tensor),
+                         _ pass: ForwardPass, _ taps: inout EncoderTaps) throws -> (x: Tensor, normalized: Tensor) {
         let w = weights
-        let normalized = try pass.run(.norm2, index) {
-            try layerNorm(x, weight: w.norm2Weight, bias: w.norm2Bias, eps: config.layerNormEps)
-        }
         var hidden = try pass.run(.fc1, index) { try mlpHidden(normalized) }
         if let shift = pass.shift, let units = shift.neurons[index], !units.isEmpty {
             hidden = try pass.run(.neuronShift, index) {
@@ -48,7 +52,10 @@ struct ViTBlock {
         }
         taps.mlpActivations(hidden, block: index)
         let mlp = try pass.run(.fc2, index) { try linear(hidden, weight: w.fc2Weight, bias: w.fc2Bias) }
-        return try pass.run(.layerScale2, index) { try layerScale(mlp, gamma: w.layerScale2, residual: x) }
+        return try pass.run(.layerScale2, index) {
+            try layerScaleNorm(mlp, gamma: w.layerScale2, residual: x, weight: nextNorm.weight, bias: nextNorm.bias,
+                               eps: config.layerNormEps)
+        }
     }
 
     /// The MLP's hidden activations of the normalised input: `gelu(fc1(y))`, or `silu(gate) ⊙ up` for SwiGLU.

@@ -45,13 +45,17 @@ public final class ViTEncoder: Sendable {
                                       positions: try positionTable(grid.height, grid.width), extraTokens: extra)
         }
         try taps.residual(x, pass, block: nil)
+        let blocks = self.blocks
+        let norms = blocks.map { ($0.weights.norm1Weight, $0.weights.norm1Bias) } + [(weights.normWeight, weights.normBias)]
+        // Every later norm is fused into the LayerScale before it; the last one is the final norm.
+        var normalized = try pass.run(.norm1, 0) {
+            try layerNorm(x, weight: norms[0].0, bias: norms[0].1, eps: config.layerNormEps)
+        }
         for block in blocks {
-            try block.forward(&x, pass, &taps)
+            try block.forward(&x, normalized: &normalized, nextNorm: norms[block.index + 1], pass, &taps)
             try taps.residual(x, pass, block: block.index)
         }
-        let tokens = try pass.run(.finalNorm, nil) {
-            try layerNorm(x, weight: weights.normWeight, bias: weights.normBias, eps: config.layerNormEps)
-        }
+        let tokens = normalized
         return try pass.run(.outputs, nil) {
             try output(tokens, batch: batch, grid: grid, layout: pass.layout, taps: taps)
         }

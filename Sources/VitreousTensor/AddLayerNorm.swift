@@ -1,5 +1,6 @@
 // addLayerNorm as one unit (the recipe of AddingAnOp.md): the public op with its checks, the CPU implementation,
 // and the dispatch to the OpenCL launcher in OpenCL/OpenCLAddLayerNorm.swift.
+import CVitreousCPU
 
 /// The residual add and the following layer norm in one pass: `sum = x + residual`,
 /// `normalized = layerNorm(sum)`. `sum` is the new residual stream of a pre-norm block.
@@ -28,14 +29,11 @@ extension CPUBackend {
         let px = SendablePointer(try host(x)), pr = SendablePointer(try host(residual))
         let ps = SendablePointer(try host(sum)), py = SendablePointer(try host(out))
         let pw = SendablePointer(try host(weight)), pb = SendablePointer(try host(bias))
+        let kernels = CPUInstructionSet.kernels
         parallelFor(rows, grain: Self.normRowGrain(dim)) { range in
-            for row in range {
-                let source = px.base + row * dim, r = pr.base + row * dim, s = ps.base + row * dim
-                CPUMath.forEachLane(dim, vector: { i in
-                    s.storeVector(source.loadVector(at: i) + r.loadVector(at: i), at: i)
-                }, scalar: { i in s[i] = source[i] + r[i] })
-                Self.normalizeRow(s, into: py.base + row * dim, dim: dim, eps: eps, weight: pw.base, bias: pb.base)
-            }
+            let offset = range.lowerBound * dim
+            kernels.layer_norm_rows(px.base + offset, pr.base + offset, ps.base + offset, pw.base, pb.base,
+                                    range.count, dim, eps, py.base + offset)
         }
     }
 }

@@ -137,7 +137,7 @@ private enum BackendRegistry {
 
 /// The backend for `device`, starting it on first use (an OpenCL context, queue and kernel programs).
 /// - Throws: ``VitreousError/deviceUnavailable(_:)`` for an OpenCL index that does not exist or a device
-///   that fails to start.
+///   that fails to start; for the CPU, the error of a bad `VITREOUS_CPU_ISA` (see ``CPUInstructionSet``).
 package func backend(for device: Device) throws -> any Backend {
     BackendRegistry.lock.lock()
     defer { BackendRegistry.lock.unlock() }
@@ -145,6 +145,7 @@ package func backend(for device: Device) throws -> any Backend {
     let made: any Backend
     switch device {
     case .cpu:
+        _ = try CPUInstructionSet.active  // a bad VITREOUS_CPU_ISA is an error here, before any kernel runs
         made = CPUBackend.shared
     case .openCL(let index):
         let handles = OpenCLPlatforms.enumeration.devices

@@ -1,4 +1,5 @@
 import CBLAS
+import CVitreousCPU
 import Foundation
 
 /// Tile sizes of the CPU attention.
@@ -25,7 +26,7 @@ struct CPUAttentionTiles: Equatable {
 extension CPUBackend {
     /// Flash-style attention on the host: per (batch item, head, tile of query rows) task, one pass over
     /// key tiles with the online-softmax recurrence; the tile products `Q·Kᵀ` and `P·V` are single-threaded
-    /// OpenBLAS GEMMs reading Q and V in place through their row strides, the softmax steps are SIMD Swift,
+    /// OpenBLAS GEMMs reading Q and V in place through their row strides, the softmax steps are the C kernels of the active instruction set,
     /// tasks are split over the cores. The output rows themselves are the accumulator; the scratch is one
     /// `queries × keys` score tile per core and a transposed copy of K (`tokens × headDim` per head).
     package func attention(q: Tensor, k: Tensor, v: Tensor, keyMask: Tensor?, geometry: AttentionGeometry,
@@ -42,13 +43,14 @@ extension CPUBackend {
             bias = SendablePointer(converted)
         }
         defer { bias?.base.deallocate() }
-        flashAttention(pq, pk, pv, po, bias: bias, geometry)
-        if let pprob { probabilityRows(pq, pk, pprob, bias: bias, geometry, rows: rows) }
+        let kernels = CPUInstructionSet.kernels
+        flashAttention(pq, pk, pv, po, bias: bias, geometry, kernels)
+        if let pprob { probabilityRows(pq, pk, pprob, bias: bias, geometry, rows: rows, kernels) }
     }
 
     private func flashAttention(_ pq: SendablePointer<Float>, _ pk: SendablePointer<Float>,
                                 _ pv: SendablePointer<Float>, _ po: SendablePointer<Float>,
-                                bias: SendablePointer<Float>?, _ g: AttentionGeometry) {
+                                bias: SendablePointer<Float>?, _ g: AttentionGeometry, _ kernels: vk_kernels) {
         let (tokens, headDim, rowStride, width) = (g.tokens, g.headDim, g.rowStride, g.width)
         let tiles = CPUAttentionTiles(tokens: tokens, headDim: headDim)
         let queryTiles = (tokens + tiles.queries - 1) / tiles.queries
@@ -99,16 +101,15 @@ extension CPUBackend {
                                 0, scores, Int32(tiles.keys))
                     for row in 0..<count {
                         let line = scores + row * tiles.keys
-                        let tileMax = CPUAttentionMath.addBiasAndMax(line, span,
-                                                                     bias: bias.map { $0.base + b * tokens + start })
+                        let tileMax = kernels.add_bias_max(line, span, bias.map { $0.base + b * tokens + start })
                         let newMax = max(maxima[row], tileMax)
                         // All keys so far masked: subtract 0, not −∞, so that 2^(−∞ − (−∞)) makes no NaN.
                         let shift = newMax == -.infinity ? 0 : newMax
                         let correction = Foundation.exp2(maxima[row] - shift)
-                        sums[row] = sums[row] * correction + CPUAttentionMath.exp2AndSum(line, span, minus: shift)
+                        sums[row] = sums[row] * correction + kernels.exp2_sum(line, span, shift)
                         maxima[row] = newMax
                         if start > 0 && correction != 1 {
-                            CPUAttentionMath.scale(output + row * width, headDim, by: correction)
+                            kernels.scale(output + row * width, headDim, correction)
                         }
                     }
                     // The first tile overwrites the (possibly poisoned) output rows: beta 0.
@@ -121,7 +122,7 @@ extension CPUBackend {
                     if sums[row] == 0 {
                         line.update(repeating: 0, count: headDim)  // every key masked
                     } else {
-                        CPUAttentionMath.scale(line, headDim, by: 1 / sums[row])
+                        kernels.scale(line, headDim, 1 / sums[row])
                     }
                 }
             }
@@ -132,7 +133,7 @@ extension CPUBackend {
     /// row (`rows.count × tokens` per head, never tokens × tokens).
     private func probabilityRows(_ pq: SendablePointer<Float>, _ pk: SendablePointer<Float>,
                                  _ pprob: SendablePointer<Float>, bias: SendablePointer<Float>?,
-                                 _ g: AttentionGeometry, rows: [Int]) {
+                                 _ g: AttentionGeometry, rows: [Int], _ kernels: vk_kernels) {
         let (tokens, headDim, rowStride) = (g.tokens, g.headDim, g.rowStride)
         let scoreScale = g.scale * 1.442_695_040_888_963_4
         rows.withUnsafeBufferPointer { rowList in
@@ -147,103 +148,13 @@ extension CPUBackend {
                     let keys = pk.base + b * tokens * rowStride + g.kOffset + h * headDim
                     let line = pprob.base + task * tokens
                     for j in 0..<tokens {
-                        line[j] = CPUAttentionMath.dot(query, keys + j * rowStride, headDim) * scoreScale
+                        line[j] = kernels.dot(query, keys + j * rowStride, headDim) * scoreScale
                     }
-                    let shift = CPUAttentionMath.addBiasAndMax(line, tokens, bias: bias.map { $0.base + b * tokens })
-                    let total = CPUAttentionMath.exp2AndSum(line, tokens, minus: shift == -.infinity ? 0 : shift)
-                    CPUAttentionMath.scale(line, tokens, by: total == 0 ? 0 : 1 / total)
+                    let shift = kernels.add_bias_max(line, tokens, bias.map { $0.base + b * tokens })
+                    let total = kernels.exp2_sum(line, tokens, shift == -.infinity ? 0 : shift)
+                    kernels.scale(line, tokens, total == 0 ? 0 : 1 / total)
                 }
             }
         }
-    }
-}
-
-/// The SIMD row loops of the CPU attention.
-enum CPUAttentionMath {
-    typealias Vector = CPUMath.Vector
-
-    /// 2ˣ for the softmax's x ≤ 0 (Cephes `exp2f` polynomial, ≈ 2 ulp) in plain SIMD arithmetic, so it needs
-    /// no CPU feature beyond SSE2. Below −126 (−∞ included: a masked score) it gives exactly 0; NaN stays
-    /// NaN. Inputs above 0 are not supported (they never occur: the running max is subtracted first),
-    /// which saves clamping the input.
-    @inline(__always)
-    static func exp2(_ x: Vector) -> Vector {
-        // Adding 1.5·2²³ rounds to an integer n, held in the low mantissa bits: 2ˣ = 2ⁿ·2ᶠ, f ∈ [−½, ½].
-        let magic = Vector(repeating: 12_582_912)
-        let shifted = x + magic
-        let n = shifted - magic
-        let f = x - n
-        var p = Vector(repeating: 1.535336188319500e-4)
-        p = p * f + 1.339887440266574e-3
-        p = p * f + 9.618437357674640e-3
-        p = p * f + 5.550332471162809e-2
-        p = p * f + 2.402264791363012e-1
-        p = p * f + 6.931472028550421e-1
-        p = p * f + 1
-        // 2ⁿ from its exponent bits, n + 127 ≥ 1 for x ≥ −126; below that the bits are garbage, and the
-        // result is replaced by 0 (a NaN x compares false and stays NaN).
-        let bits = unsafeBitCast(shifted, to: SIMD8<UInt32>.self) &- (0x4B40_0000 - 127)
-        let power = unsafeBitCast(bits &<< 23, to: Vector.self)
-        return (p * power).replacing(with: 0, where: x .< -126)
-    }
-
-    /// Adds `bias` (0 or −∞ per key) to `line` when given, and returns the maximum of the result.
-    @inline(__always)
-    static func addBiasAndMax(_ line: UnsafeMutablePointer<Float>, _ count: Int,
-                              bias: UnsafeMutablePointer<Float>?) -> Float {
-        var best = Vector(repeating: -.infinity), tail = -Float.infinity
-        if let bias {
-            CPUMath.forEachLane(count, vector: { i in
-                let value = line.loadVector(at: i) + bias.loadVector(at: i)
-                line.storeVector(value, at: i)
-                best = best.replacing(with: value, where: value .> best)
-            }, scalar: { i in
-                line[i] += bias[i]
-                tail = max(tail, line[i])
-            })
-        } else {
-            CPUMath.forEachLane(count, vector: { i in
-                let value = line.loadVector(at: i)
-                best = best.replacing(with: value, where: value .> best)
-            }, scalar: { tail = max(tail, line[$0]) })
-        }
-        return max(best.max(), tail)
-    }
-
-    /// `line[i] = 2^(line[i] − shift)` in place; returns the sum of the new values.
-    @inline(__always)
-    static func exp2AndSum(_ line: UnsafeMutablePointer<Float>, _ count: Int, minus shift: Float) -> Float {
-        var total = Vector()
-        let lanes = Vector.scalarCount
-        var i = 0
-        while i + lanes <= count {
-            let value = exp2(line.loadVector(at: i) - shift)
-            line.storeVector(value, at: i)
-            total += value
-            i += lanes
-        }
-        if i < count {
-            // The tail through one padded vector: lanes past the end become 2^−∞ = 0.
-            var padded = Vector(repeating: -.infinity)
-            for lane in 0..<(count - i) { padded[lane] = line[i + lane] - shift }
-            let value = exp2(padded)
-            for lane in 0..<(count - i) { line[i + lane] = value[lane] }
-            total += value
-        }
-        return total.sum()
-    }
-
-    @inline(__always)
-    static func scale(_ line: UnsafeMutablePointer<Float>, _ count: Int, by factor: Float) {
-        CPUMath.forEachLane(count, vector: { line.storeVector(line.loadVector(at: $0) * factor, at: $0) },
-                            scalar: { line[$0] *= factor })
-    }
-
-    @inline(__always)
-    static func dot(_ a: UnsafeMutablePointer<Float>, _ b: UnsafeMutablePointer<Float>, _ count: Int) -> Float {
-        var total = Vector(), tail: Float = 0
-        CPUMath.forEachLane(count, vector: { total += a.loadVector(at: $0) * b.loadVector(at: $0) },
-                            scalar: { tail += a[$0] * b[$0] })
-        return total.sum() + tail
     }
 }

@@ -1,7 +1,9 @@
 import CBLAS
+import CVitreousCPU
 import Foundation
 
-/// The host backend: GEMM through OpenBLAS, everything else vectorised Swift split over all cores.
+/// The host backend: GEMM through OpenBLAS, the element-wise and reduction loops in C kernels dispatched by
+/// instruction set (``CPUInstructionSet``), split over all cores.
 ///
 /// A production path, not a fallback demo: on machines without a GPU it is the fastest way to run a ViT.
 package final class CPUBackend: Backend {
@@ -104,22 +106,11 @@ package final class CPUBackend: Backend {
         let py = SendablePointer(try host(y))
         let pbias = try bias.map { SendablePointer(try host($0)) }
         guard columns > 0 else { return }
-        let rows = y.count / columns
-        parallelFor(rows, grain: max(1, 16_384 / columns)) { range in
-            for row in range {
-                let line = py.base + row * columns
-                CPUMath.forEachLane(columns, vector: { i in
-                    var v = line.loadVector(at: i)
-                    if let pbias { v += pbias.base.loadVector(at: i) }
-                    if activation == .gelu { v = CPUMath.gelu(v) }
-                    line.storeVector(v, at: i)
-                }, scalar: { i in
-                    var v = line[i]
-                    if let pbias { v += pbias[i] }
-                    if activation == .gelu { v = CPUMath.gelu(v) }
-                    line[i] = v
-                })
-            }
+        let kernels = CPUInstructionSet.kernels
+        let gelu: Int32 = activation == .gelu ? 1 : 0
+        parallelFor(y.count / columns, grain: max(1, 16_384 / columns)) { range in
+            kernels.bias_activation_rows(py.base + range.lowerBound * columns, columns, pbias?.base, range.count,
+                                         columns, gelu)
         }
     }
 
@@ -129,39 +120,24 @@ package final class CPUBackend: Backend {
                            out: Tensor) throws {
         let px = SendablePointer(try host(x)), py = SendablePointer(try host(out))
         let pw = SendablePointer(try host(weight)), pb = SendablePointer(try host(bias))
+        let kernels = CPUInstructionSet.kernels
         parallelFor(rows, grain: Self.normRowGrain(dim)) { range in
-            for row in range {
-                Self.normalizeRow(px.base + row * dim, into: py.base + row * dim, dim: dim, eps: eps,
-                                  weight: pw.base, bias: pb.base)
-            }
+            let offset = range.lowerBound * dim
+            kernels.layer_norm_rows(px.base + offset, nil, nil, pw.base, pb.base, range.count, dim, eps,
+                                    py.base + offset)
         }
     }
 
     /// Rows per parallel chunk of a row-wise norm: about 8 K floats.
     static func normRowGrain(_ dim: Int) -> Int { max(1, 8_192 / max(dim, 1)) }
 
-    /// One row of layer norm, `y = (x − mean) / √(var + eps) · weight + bias`: the body ``layerNorm`` and
-    /// ``addLayerNorm`` share.
-    @inline(__always)
-    static func normalizeRow(_ source: UnsafeMutablePointer<Float>, into y: UnsafeMutablePointer<Float>, dim: Int,
-                             eps: Float, weight: UnsafeMutablePointer<Float>, bias: UnsafeMutablePointer<Float>) {
-        let mean = CPUKernels.sum(source, dim) / Float(dim)
-        let variance = CPUKernels.sumOfSquaredDeviations(source, dim, mean: mean) / Float(dim)
-        let rstd = 1 / (variance + eps).squareRoot()
-        CPUMath.forEachLane(dim, vector: { i in
-            let v = (source.loadVector(at: i) - mean) * rstd
-            y.storeVector(v * weight.loadVector(at: i) + bias.loadVector(at: i), at: i)
-        }, scalar: { i in y[i] = (source[i] - mean) * rstd * weight[i] + bias[i] })
-    }
-
     package func tokenNorms(_ x: Tensor, batch: Int, tokens: Int, dim: Int, range: Range<Int>,
                            norms: Tensor, stats: Tensor) throws {
         let px = SendablePointer(try host(x)), pn = SendablePointer(try host(norms))
         let pstats = try host(stats)
+        let kernels = CPUInstructionSet.kernels
         parallelFor(batch * tokens, grain: max(1, 8_192 / max(dim, 1))) { rows in
-            for row in rows {
-                pn[row] = CPUKernels.sumOfSquares(px.base + row * dim, dim).squareRoot()
-            }
+            kernels.row_norms(px.base + rows.lowerBound * dim, rows.count, dim, pn.base + rows.lowerBound)
         }
         for image in 0..<batch {
             let line = pn.base + image * tokens
@@ -176,20 +152,19 @@ package final class CPUBackend: Backend {
 
     package func gelu(_ x: Tensor, out: Tensor) throws {
         let px = SendablePointer(try host(x)), py = SendablePointer(try host(out))
-        CPUKernels.elementwise(x.count) { i in
-            py.base.storeVector(CPUMath.gelu(px.base.loadVector(at: i)), at: i)
-        } scalar: { i in
-            py[i] = CPUMath.gelu(px[i])
+        let kernels = CPUInstructionSet.kernels
+        CPUKernels.elementwise(x.count) { range in
+            kernels.gelu(px.base + range.lowerBound, py.base + range.lowerBound, range.count)
         }
     }
 
     package func add(_ a: Tensor, _ b: Tensor, out: Tensor) throws {
         let pa = SendablePointer(try host(a)), pb = SendablePointer(try host(b))
         let py = SendablePointer(try host(out))
-        CPUKernels.elementwise(a.count) { i in
-            py.base.storeVector(pa.base.loadVector(at: i) + pb.base.loadVector(at: i), at: i)
-        } scalar: { i in
-            py[i] = pa[i] + pb[i]
+        let kernels = CPUInstructionSet.kernels
+        CPUKernels.elementwise(a.count) { range in
+            let i = range.lowerBound
+            kernels.add(pa.base + i, pb.base + i, py.base + i, range.count)
         }
     }
 
@@ -197,23 +172,20 @@ package final class CPUBackend: Backend {
         let px = SendablePointer(try host(x)), pg = SendablePointer(try host(gamma))
         let pr = SendablePointer(try host(residual)), py = SendablePointer(try host(out))
         guard columns > 0 else { return }
+        let kernels = CPUInstructionSet.kernels
         parallelFor(x.count / columns, grain: max(1, 16_384 / columns)) { range in
-            for row in range {
-                let offset = row * columns
-                let (xs, rs, ys) = (px.base + offset, pr.base + offset, py.base + offset)
-                CPUMath.forEachLane(columns, vector: { i in
-                    ys.storeVector(rs.loadVector(at: i) + pg.base.loadVector(at: i) * xs.loadVector(at: i), at: i)
-                }, scalar: { i in ys[i] = rs[i] + pg[i] * xs[i] })
-            }
+            let offset = range.lowerBound * columns
+            kernels.layer_scale_rows(px.base + offset, pg.base, pr.base + offset, py.base + offset, range.count,
+                                     columns)
         }
     }
 
     package func softmax(_ x: Tensor, rows: Int, columns: Int, out: Tensor) throws {
         let px = SendablePointer(try host(x)), py = SendablePointer(try host(out))
+        let kernels = CPUInstructionSet.kernels
         parallelFor(rows, grain: max(1, 4_096 / max(columns, 1))) { range in
-            for row in range {
-                CPUKernels.softmaxRow(px.base + row * columns, py.base + row * columns, columns)
-            }
+            let offset = range.lowerBound * columns
+            kernels.softmax_rows(px.base + offset, py.base + offset, range.count, columns)
         }
     }
 }

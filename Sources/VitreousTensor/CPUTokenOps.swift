@@ -1,25 +1,15 @@
+import CVitreousCPU
 import Foundation
 
-/// Token layout ops on the host: plain copies, split over cores.
+/// Token layout ops on the host: plain copies (C loops), split over cores.
 extension CPUBackend {
     public func patchify(_ images: Tensor, batch: Int, channels: Int, height: Int, width: Int, patch: Int,
                          out: Tensor) throws {
         let source = SendablePointer(try host(images)), target = SendablePointer(try host(out))
-        let (gh, gw) = (height / patch, width / patch)
-        let rowLength = channels * patch * patch
-        parallelFor(batch * gh * gw, grain: 16) { range in
-            for row in range {
-                let (b, p) = (row / (gh * gw), row % (gh * gw))
-                let (top, left) = ((p / gw) * patch, (p % gw) * patch)
-                var k = row * rowLength
-                for c in 0..<channels {
-                    for ky in 0..<patch {
-                        let line = source.base + ((b * channels + c) * height + top + ky) * width + left
-                        (target.base + k).update(from: line, count: patch)
-                        k += patch
-                    }
-                }
-            }
+        let rows = batch * (height / patch) * (width / patch)
+        parallelFor(rows, grain: 16) { range in
+            vk_patchify_rows(source.base, channels, height, width, patch, range.lowerBound, range.upperBound,
+                             target.base)
         }
     }
 
@@ -59,15 +49,10 @@ extension CPUBackend {
 
     public func swiglu(_ x: Tensor, rows: Int, hidden: Int, out: Tensor) throws {
         let (source, target) = (SendablePointer(try host(x)), SendablePointer(try host(out)))
+        let kernels = CPUInstructionSet.kernels
         parallelFor(rows, grain: max(1, 8_192 / max(hidden, 1))) { range in
-            for row in range {
-                let (gate, up, y) = (source.base + row * 2 * hidden, source.base + row * 2 * hidden + hidden,
-                                     target.base + row * hidden)
-                CPUMath.forEachLane(hidden, vector: { i in
-                    let g = gate.loadVector(at: i)
-                    y.storeVector(g / (1 + CPUMath.exp(-g)) * up.loadVector(at: i), at: i)
-                }, scalar: { i in y[i] = gate[i] / (1 + Foundation.exp(-gate[i])) * up[i] })
-            }
+            kernels.swiglu_rows(source.base + range.lowerBound * 2 * hidden, target.base + range.lowerBound * hidden,
+                                range.count, hidden)
         }
     }
 }

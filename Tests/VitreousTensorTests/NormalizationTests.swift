@@ -46,6 +46,26 @@ struct NormalizationTests {
         }
     }
 
+    /// Bounds 2e-7 on the sum (one rounding of a multiply-add), 1e-5 on the normalised rows.
+    @Test("LayerScale, residual and layerNorm fused", arguments: testDevices)
+    func layerScaleNormMatchesReference(device: Device) throws {
+        for (tokens, channels) in Self.shapes {
+            var random = TestRandom()
+            let x = random.normal(tokens * channels), r = random.normal(tokens * channels, mean: 1, std: 3)
+            let g = random.normal(channels, std: 0.3)
+            let w = random.normal(channels, mean: 1, std: 0.2), b = random.normal(channels, std: 0.2)
+            let (sum, normalized) = try layerScaleNorm(
+                try Tensor(x, shape: [tokens, channels], on: device), gamma: try Tensor(g, shape: [channels], on: device),
+                residual: try Tensor(r, shape: [tokens, channels], on: device),
+                weight: try Tensor(w, shape: [channels], on: device), bias: try Tensor(b, shape: [channels], on: device))
+            let referenceSum = Reference.layerScale(x.doubles, gamma: g.doubles, residual: r.doubles, columns: channels)
+            let context = "\(device) \(tokens)×\(channels) seed \(random.seed)"
+            try expectClose(sum, referenceSum, bound: 2e-7, context + " sum")
+            try expectClose(normalized, Reference.layerNorm(referenceSum, weight: w.doubles, bias: b.doubles,
+                                                            dim: channels), bound: 1e-5, context)
+        }
+    }
+
     /// Bound 1e-6 relative L2 on norms and statistics.
     @Test("tokenNorms with per-image statistics", arguments: testDevices)
     func tokenNormsMatchReference(device: Device) throws {

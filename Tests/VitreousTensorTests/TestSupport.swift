@@ -3,11 +3,13 @@ import Testing
 @testable import VitreousTensor
 import VitreousTesting
 
-/// The backends every op test runs on: the CPU and each OpenCL device present. Poisoning of new
-/// allocations is switched on before any test touches a backend, so unwritten outputs read as NaN.
+/// The backends every op test runs on: the CPU and each OpenCL device present (only the CPU with
+/// VITREOUS_TEST_DEVICES=cpu, which Scripts/test.sh sets when it reruns the suite per CPU instruction set).
+/// Poisoning of new allocations is switched on before any test touches a backend, so unwritten outputs read
+/// as NaN.
 let testDevices: [Device] = {
     NaNPoisoning.isEnabled = true
-    return Device.all
+    return ProcessInfo.processInfo.environment["VITREOUS_TEST_DEVICES"] == "cpu" ? [.cpu] : Device.all
 }()
 
 /// A fresh generator per test; the seed is part of every failure message so a failure can be replayed.

@@ -1,0 +1,80 @@
+// The CPU backend's hot loops, compiled once per instruction-set level (AVX-512F, AVX2 + FMA, and the
+// portable baseline: SSE2 on x86-64, NEON on aarch64) and chosen at run time. Every function works on
+// rows a caller has already split over threads; none allocates, none keeps state.
+#ifndef CVITREOUSCPU_H
+#define CVITREOUSCPU_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// Instruction-set levels, lowest first.
+typedef enum vk_level {
+    VK_LEVEL_BASELINE = 0,
+    VK_LEVEL_AVX2 = 1,
+    VK_LEVEL_AVX512 = 2,
+} vk_level;
+
+/// One level's kernels. Pointers are row-major float32; `ld` arguments are row strides in elements.
+typedef struct vk_kernels {
+    /// "avx512", "avx2" or "baseline".
+    const char *name;
+    /// Vector width in floats.
+    int lanes;
+
+    /// y[i] = gelu(x[i]) (exact, erf form); x == y allowed.
+    void (*gelu)(const float *x, float *y, ptrdiff_t count);
+    /// y[i] = x[i] / (1 + e^-x[i]) * up[i] over rows of `hidden`: x holds [gate | up] per row of 2·hidden.
+    void (*swiglu_rows)(const float *x, float *y, ptrdiff_t rows, ptrdiff_t hidden);
+    /// y[i] = a[i] + b[i].
+    void (*add)(const float *a, const float *b, float *y, ptrdiff_t count);
+    /// In place per row of `columns` (stride ld): y += bias (when not NULL), then gelu when `gelu` != 0.
+    void (*bias_activation_rows)(float *y, ptrdiff_t ld, const float *bias, ptrdiff_t rows, ptrdiff_t columns,
+                                 int gelu);
+    /// y = layerNorm(x (+ residual)) per row of `dim`; with `residual`, `sum` receives x + residual.
+    void (*layer_norm_rows)(const float *x, const float *residual, float *sum, const float *weight,
+                            const float *bias, ptrdiff_t rows, ptrdiff_t dim, float eps, float *y);
+    /// y = residual + gamma ⊙ x per row of `columns`.
+    void (*layer_scale_rows)(const float *x, const float *gamma, const float *residual, float *y,
+                             ptrdiff_t rows, ptrdiff_t columns);
+    /// The pre-norm block seam in one pass: sum = residual + gamma ⊙ x, y = layerNorm(sum).
+    void (*layer_scale_norm_rows)(const float *x, const float *gamma, const float *residual, float *sum,
+                                  const float *weight, const float *bias, ptrdiff_t rows, ptrdiff_t dim,
+                                  float eps, float *y);
+    /// norms[r] = ‖x row r‖₂ for rows of `dim`.
+    void (*row_norms)(const float *x, ptrdiff_t rows, ptrdiff_t dim, float *norms);
+    /// Softmax per row of `columns` (an all −∞ row gives NaN, as PyTorch does).
+    void (*softmax_rows)(const float *x, float *y, ptrdiff_t rows, ptrdiff_t columns);
+
+    // The softmax steps of the fused attention, on one row of base-2 scores.
+    /// Adds `bias` (0 or −∞ per key) when not NULL; returns the row's maximum.
+    float (*add_bias_max)(float *line, ptrdiff_t count, const float *bias);
+    /// line[i] = 2^(line[i] − shift) for line[i] − shift ≤ 0; returns their sum.
+    float (*exp2_sum)(float *line, ptrdiff_t count, float shift);
+    /// line[i] *= factor.
+    void (*scale)(float *line, ptrdiff_t count, float factor);
+    /// Σ a[i]·b[i].
+    float (*dot)(const float *a, const float *b, ptrdiff_t count);
+} vk_kernels;
+
+/// The highest level this CPU (and its operating system) supports.
+vk_level vk_detect(void);
+
+/// Nonzero when this build and this CPU have `level` (the AVX levels exist only on x86-64).
+int vk_supported(vk_level level);
+
+/// The kernels of `level`; the baseline's when `vk_supported(level)` is 0. Never NULL.
+const vk_kernels *vk_kernels_for(vk_level level);
+
+/// Copies image patches into rows: images [batch, channels, height, width] → out [batch · gh · gw,
+/// channels · patch²] (channel, then row, then column within a patch), for patch rows [first, last).
+void vk_patchify_rows(const float *images, ptrdiff_t channels, ptrdiff_t height, ptrdiff_t width,
+                      ptrdiff_t patch, ptrdiff_t first, ptrdiff_t last, float *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
