@@ -22,7 +22,7 @@ struct ViTBlock {
 
     /// `x + γ₁ ⊙ proj(attention(qkv(normalized)))` and norm2 of it, from `x` and `normalized` = norm1(x).
     private func attentionHalf(_ x: Tensor, _ normalized: Tensor, _ pass: ForwardPass,
-                               _ taps: inout EncoderTaps) throws -> (x: Tensor, normalized: Tensor) {
+                               _ taps: inout EncoderTaps) throws -> (sum: Tensor, normalized: Tensor) {
         let w = weights
         let qkv = try pass.run(.qkv, index) { try linear(normalized, weight: w.qkvWeight, bias: w.qkvBias) }
         let attended = try pass.run(.attention, index) {
@@ -41,7 +41,7 @@ struct ViTBlock {
     /// `x + γ₂ ⊙ fc2(shift(act(fc1(normalized))))` and `nextNorm` of it, from `x` and `normalized` = norm2(x);
     /// the shift only where test-time registers list this block.
     private func mlpHalf(_ x: Tensor, _ normalized: Tensor, _ nextNorm: (weight: Tensor, bias: Tensor),
-                         _ pass: ForwardPass, _ taps: inout EncoderTaps) throws -> (x: Tensor, normalized: Tensor) {
+                         _ pass: ForwardPass, _ taps: inout EncoderTaps) throws -> (sum: Tensor, normalized: Tensor) {
         let w = weights
         var hidden = try pass.run(.fc1, index) { try mlpHidden(normalized) }
         if let shift = pass.shift, let units = shift.neurons[index], !units.isEmpty {
