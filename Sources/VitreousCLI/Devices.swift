@@ -25,6 +25,7 @@ struct Devices: ParsableCommand {
                 + "(largest buffer \(largest)), local memory \(info.localMemoryBytes / 1024) KiB")
             print("      fp64 \(info.supportsFP64 ? "yes" : "no"), fp16 \(info.supportsFP16 ? "yes" : "no"), "
                 + "max work-group \(info.maxWorkGroupSize)")
+            print("      kernel launch defaults: \(info.tuningFamily) (VITREOUS_OPENCL_TUNING overrides them)")
         }
         let selection = Device.defaultSelection
         print("Default device: \(selection.device) — \(selection.reason)")

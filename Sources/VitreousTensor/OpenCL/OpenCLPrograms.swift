@@ -217,10 +217,11 @@ struct OpenCLTuning: Sendable {
 
     init(device: OpenCLDeviceInfo) {
         let overrides = Self.entries(of: ProcessInfo.processInfo.environment["VITREOUS_OPENCL_TUNING"] ?? "")
-        // `gpu` in the overrides picks the GPU layout on any device: the tests run it on PoCL so that the GPU
-        // code paths (big work-groups, local-memory reductions, scalar attention) are exercised without a GPU.
-        let gpuLayout = overrides.contains("gpu")
-        if device.isCPU && !gpuLayout {
+        // A GPU family's layout (OpenCLGPUDefaults.swift); `gpu` or `gpu=NAME` in the overrides picks one on any
+        // device: the tests run them on PoCL so that the GPU code paths (big work-groups, local-memory
+        // reductions, scalar attention) are exercised without a GPU.
+        let family = OpenCLDeviceFamily(device: device, overrides: overrides)
+        if family == .cpu {
             layerNormGroup = 1
             normGroup = 1
             statsGroup = 16
@@ -242,22 +243,7 @@ struct OpenCLTuning: Sendable {
             vectorWidth = 8
             shiftGroup = 16
         } else {
-            layerNormGroup = 128
-            normGroup = 64
-            statsGroup = 128
-            softmaxGroup = 128
-            elementwiseGroup = 256
-            // The textbook GPU layout, not measured here (no GPU on the development machine): one query row
-            // per work-item (scalar code, the lanes are the work-items), 64 rows per group sharing each K/V
-            // tile in local memory, head-dim loops unrolled so that the row's arrays stay in registers.
-            attentionGroup = 64
-            attentionRows = 1
-            attentionVector = 1
-            attentionKeyTile = 32
-            attentionUnroll = true
-            probabilityGroup = 128
-            vectorWidth = 4
-            shiftGroup = 64
+            self = Self.gpuDefaults(for: family)
         }
         localMemoryBytes = Int(min(device.localMemoryBytes, UInt64(Int32.max)))
         apply(overrides)
