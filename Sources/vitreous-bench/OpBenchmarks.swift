@@ -57,9 +57,10 @@ struct OpBenchmarks {
 
     private func sgemmCeiling(progress: (String) -> Void) throws -> BenchmarkResult? {
         let name = "gemm ceiling (square sgemm)"
-        // The ceiling of every compute-bound row, so measured whenever one of them runs.
-        guard wanted("gemm") || selection.wanted("encoder", part: .encoders)
-            || selection.wanted("attention", part: .attention) else { return nil }
+        // The ceiling of every compute-bound row, so measured whenever one of them runs; but not for an
+        // encoders-only run (--part encoders), where on a slow device it would cost more than the rows.
+        guard wanted("gemm") || selection.wanted("attention", part: .attention)
+            || (selection.parts.contains(.ops) && selection.wanted("encoder", part: .encoders)) else { return nil }
         progress(name)
         // A GPU needs a bigger product than a CPU to reach its peak.
         let n = quick ? 1024 : isGPU(device) ? 4096 : 2048

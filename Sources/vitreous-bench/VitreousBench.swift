@@ -65,8 +65,8 @@ struct VitreousBench: ParsableCommand {
                                             valueName: "GB/s"))
     var peakGbps: Double?
 
-    @Option(name: .long, help: ArgumentHelp("Print one Markdown report of these saved --json outputs (repeatable) and exit.",
-                                            valueName: "file"))
+    @Option(name: .long, parsing: .upToNextOption,
+            help: ArgumentHelp("Print one Markdown report of these saved --json outputs and exit.", valueName: "file"))
     var report: [String] = []
 
     @Option(name: .long, help: "Only run benchmarks whose name contains this text.")
