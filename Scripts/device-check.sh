@@ -22,7 +22,8 @@
 #   PEAK_GFLOPS / PEAK_GBPS (environment) give the device's fp32 peak and memory bandwidth when the table
 #   below does not know the GPU.
 # Exit status: 0 when every step ran and every verified row is within bounds, 3 when a check failed, 4 when
-# no OpenCL device could be measured at all, 2 for bad arguments.
+# no OpenCL device could be measured at all, 5 when a GPU has no OpenCL driver (the rest still runs), 2 for
+# bad arguments.
 set -uo pipefail
 usage() {
     echo "usage: device-check.sh [--budget SECONDS] [--sizes LIST] [--batches LIST] [--models LIST] [--quick-ops] BUNDLE OUTDIR" >&2
@@ -275,4 +276,5 @@ say "device-check: done in ${elapsed}s; results in $out/results.md"
 grep '^verify:' "$out/results.md" | tee -a "$log"
 if ((${#targets[@]} == 0)); then exit 4; fi
 if ((failed)); then exit 3; fi
+if grep -q "no OpenCL driver is installed" "$out/driver-status.txt"; then exit 5; fi
 exit 0
