@@ -127,7 +127,8 @@ fi
 devices_text=$("$bin/vitreous" devices 2>/dev/null)
 all_devices=($(awk '$1 ~ /^opencl:[0-9]+$/ { print $1 }' <<<"$devices_text"))
 gpu_devices=($(awk '$1 ~ /^opencl:[0-9]+$/ { id = $1 } $1 == "kind" && $2 == "GPU," { print id }' <<<"$devices_text"))
-opencl_vendors=$(grep -Eio 'vendor [^,]*' <<<"$devices_text" | tr 'A-Z' 'a-z')
+# The vendors of the OpenCL GPU devices ("kind GPU, vendor NVIDIA Corporation, driver ..."), lower case.
+opencl_vendors=$(grep -E '^ +kind GPU, vendor' <<<"$devices_text" | tr 'A-Z' 'a-z')
 
 # --- A GPU without an OpenCL driver: say what to install ----------------------------------------------------
 {
@@ -136,7 +137,7 @@ opencl_vendors=$(grep -Eio 'vendor [^,]*' <<<"$devices_text" | tr 'A-Z' 'a-z')
         case $vendor in
             nvidia) grep -q nvidia <<<"$opencl_vendors" && continue ;;
             amd) grep -Eq 'advanced micro devices|amd' <<<"$opencl_vendors" && continue ;;
-            intel) grep -Eq 'intel' <<<"$devices_text" && grep -q 'kind GPU' <<<"$devices_text" && continue ;;
+            intel) grep -q intel <<<"$opencl_vendors" && continue ;;
         esac
         missing=1
         case $vendor in nvidia) label=NVIDIA ;; amd) label=AMD ;; *) label=Intel ;; esac
