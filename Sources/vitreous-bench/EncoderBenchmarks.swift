@@ -1,6 +1,7 @@
 import Foundation
 import VitreousModel
 import VitreousTensor
+import VitreousTesting
 
 /// End-to-end DINOv2 forward passes (seeded random weights of the real sizes) and the fused attention
 /// against the materialised one.
