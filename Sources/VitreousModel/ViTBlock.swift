@@ -8,11 +8,20 @@ struct ViTBlock {
     /// 0-based place in the encoder.
     let index: Int
 
-    /// The block's output for the residual stream `x` `[B, T, D]`; what the options ask to see goes to `taps`.
-    func forward(_ x: Tensor, _ pass: ForwardPass, _ taps: inout EncoderTaps) throws -> Tensor {
-        let w = weights, eps = config.layerNormEps
-        // Attention half.
-        let normalized = try pass.run(.norm1, index) { try layerNorm(x, weight: w.norm1Weight, bias: w.norm1Bias, eps: eps) }
+    /// Replaces the residual stream `x` `[B, T, D]` by the block's output; what the options ask to see goes to
+    /// `taps`. Each half replaces `x` as soon as it is done, so the stream it read is released (or goes back to
+    /// the pool) before the next half allocates.
+    func forward(_ x: inout Tensor, _ pass: ForwardPass, _ taps: inout EncoderTaps) throws {
+        x = try attentionHalf(x, pass, &taps)
+        x = try mlpHalf(x, pass, &taps)
+    }
+
+    /// `x + γ₁ ⊙ proj(attention(qkv(norm1(x))))`.
+    private func attentionHalf(_ x: Tensor, _ pass: ForwardPass, _ taps: inout EncoderTaps) throws -> Tensor {
+        let w = weights
+        let normalized = try pass.run(.norm1, index) {
+            try layerNorm(x, weight: w.norm1Weight, bias: w.norm1Bias, eps: config.layerNormEps)
+        }
         let qkv = try pass.run(.qkv, index) { try linear(normalized, weight: w.qkvWeight, bias: w.qkvBias) }
         let attended = try pass.run(.attention, index) {
             try attention(qkv: qkv, heads: config.heads, probabilities: taps.wantsAttention(block: index) ? .cls : nil)
@@ -21,13 +30,16 @@ struct ViTBlock {
         let projected = try pass.run(.projection, index) {
             try linear(attended.output, weight: w.projWeight, bias: w.projBias)
         }
-        let mid = try pass.run(.layerScale1, index) { try layerScale(projected, gamma: w.layerScale1, residual: x) }
+        return try pass.run(.layerScale1, index) { try layerScale(projected, gamma: w.layerScale1, residual: x) }
+    }
 
-        // MLP half.
-        let normalized2 = try pass.run(.norm2, index) {
-            try layerNorm(mid, weight: w.norm2Weight, bias: w.norm2Bias, eps: eps)
+    /// `x + γ₂ ⊙ fc2(shift(act(fc1(norm2(x)))))`, the shift only where test-time registers list this block.
+    private func mlpHalf(_ x: Tensor, _ pass: ForwardPass, _ taps: inout EncoderTaps) throws -> Tensor {
+        let w = weights
+        let normalized = try pass.run(.norm2, index) {
+            try layerNorm(x, weight: w.norm2Weight, bias: w.norm2Bias, eps: config.layerNormEps)
         }
-        var hidden = try pass.run(.fc1, index) { try mlpHidden(normalized2) }
+        var hidden = try pass.run(.fc1, index) { try mlpHidden(normalized) }
         if let shift = pass.shift, let units = shift.neurons[index], !units.isEmpty {
             hidden = try pass.run(.neuronShift, index) {
                 try shiftNeurons(hidden, neurons: units, registers: pass.layout.testTimeRegisters,
@@ -36,7 +48,7 @@ struct ViTBlock {
         }
         taps.mlpActivations(hidden, block: index)
         let mlp = try pass.run(.fc2, index) { try linear(hidden, weight: w.fc2Weight, bias: w.fc2Bias) }
-        return try pass.run(.layerScale2, index) { try layerScale(mlp, gamma: w.layerScale2, residual: mid) }
+        return try pass.run(.layerScale2, index) { try layerScale(mlp, gamma: w.layerScale2, residual: x) }
     }
 
     /// The MLP's hidden activations of the normalised input: `gelu(fc1(y))`, or `silu(gate) ⊙ up` for SwiGLU.

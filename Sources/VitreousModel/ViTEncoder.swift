@@ -46,7 +46,7 @@ public final class ViTEncoder: Sendable {
         }
         try taps.residual(x, pass, block: nil)
         for block in blocks {
-            x = try block.forward(x, pass, &taps)
+            try block.forward(&x, pass, &taps)
             try taps.residual(x, pass, block: block.index)
         }
         let tokens = try pass.run(.finalNorm, nil) {
