@@ -4,7 +4,9 @@
 # Swift test on every backend present (and again with the GPU launch layout on the OpenCL devices), then builds
 # the same code with CMake + Ninja, runs the same suites and the C example through ctest, runs the CMake-built
 # CLI once, builds the C example against a temporary install (Scripts/check-install.sh), runs each fuzz target
-# for 20 s (Scripts/fuzz.sh --smoke) and the whole suite under AddressSanitizer (Scripts/sanitize.sh address).
+# for 20 s (Scripts/fuzz.sh --smoke), packs the release bundle from that build and runs it with the Swift
+# toolchain hidden (Scripts/package-release.sh, Scripts/check-bundle.sh), and runs the whole suite under
+# AddressSanitizer (Scripts/sanitize.sh address).
 # About 25 minutes on two cores; VITREOUS_TEST_QUICK=1 stops after the SwiftPM tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,10 +16,14 @@ Scripts/check-opencl.sh
 Scripts/build-docs.sh
 swift build --build-tests
 swift test
-# The GPU launch layout (big work-groups, local-memory reductions, scalar attention) on the OpenCL devices
-# present, so its code paths are checked on PoCL too.
+# The GPU launch layouts (big work-groups, local-memory reductions, scalar attention) on the OpenCL devices
+# present, so their code paths are checked on PoCL too: the generic one on the tensor and model suites, each
+# vendor's (OpenCLGPUDefaults.swift) on the tensor suite.
 if grep -q "Device #" <<<"$(clinfo -l 2>/dev/null)"; then
     VITREOUS_OPENCL_TUNING=gpu swift test --skip-build --filter "VitreousTensorTests|VitreousModelTests"
+    for family in nvidia amd intel; do
+        VITREOUS_OPENCL_TUNING=gpu=$family swift test --skip-build --filter VitreousTensorTests
+    done
 fi
 # The CPU op tests again at each lower SIMD level this CPU has (the run above used the highest), so the AVX2
 # and baseline kernels are checked too (see CPUInstructionSet; about a minute each).
@@ -30,12 +36,15 @@ for isa in "${lower[@]}"; do
     VITREOUS_CPU_ISA=$isa VITREOUS_TEST_DEVICES=cpu swift test --skip-build --filter VitreousTensorTests
 done
 if [[ "${VITREOUS_TEST_QUICK:-}" == 1 ]]; then exit 0; fi
-cmake -G Ninja -B build -DCMAKE_BUILD_TYPE=Release
+# The tools link the Swift runtime statically, as the release bundle needs them.
+cmake -G Ninja -B build -DCMAKE_BUILD_TYPE=Release -DVITREOUS_STATIC_SWIFT_STDLIB=ON
 cmake --build build
 ctest --test-dir build --output-on-failure
 build/bin/vitreous demo --out build/demo-smoke > build/demo-smoke.log
 grep -q "What to look at" build/demo-smoke.log
 echo "CMake build: vitreous demo ran"
 Scripts/check-install.sh build
+Scripts/package-release.sh --bundle-libs --build build build/release
+Scripts/check-bundle.sh build/release/vitreous-*-linux-"$(uname -m)".tar.gz
 Scripts/fuzz.sh --smoke
 Scripts/sanitize.sh address

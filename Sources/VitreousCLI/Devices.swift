@@ -45,6 +45,7 @@ struct Devices: ParsableCommand {
                 + "(largest buffer \(largest)), local memory \(info.localMemoryBytes / 1024) KiB")
             print("      fp64 \(info.supportsFP64 ? "yes" : "no"), fp16 \(info.supportsFP16 ? "yes" : "no"), "
                 + "max work-group \(info.maxWorkGroupSize)")
+            print("      kernel launch defaults: \(info.tuningFamily) (VITREOUS_OPENCL_TUNING overrides them)")
         }
         let levels = CPUInstructionSet.supported.map(\.rawValue).joined(separator: ", ")
         switch CPUInstructionSet.select(ProcessInfo.processInfo.environment[CPUInstructionSet.environmentVariable]) {

@@ -1,6 +1,7 @@
 import Foundation
 import VitreousModel
 import VitreousTensor
+import VitreousTesting
 
 /// End-to-end DINOv2 forward passes (seeded random weights of the real sizes) and the fused attention
 /// against the materialised one.
@@ -8,23 +9,27 @@ struct EncoderBenchmarks {
     let device: Device
     let samples: Int
     let quick: Bool
-    let filter: String?
+    let verify: Bool
+    let selection: BenchmarkSelection
     /// GFLOP/s of the square sgemm measured on this device in this run, for the "% ceiling" column.
     let gemmCeiling: Double?
+    /// `vit-s`, `vit-b`, ... (``modelConfigs``), input sizes in pixels and batch sizes of the encoder rows.
+    let models: [String]
+    let sizes: [Int]
+    let batches: [Int]
 
-    func wanted(_ name: String) -> Bool {
-        guard let filter, !filter.isEmpty else { return true }
-        return name.localizedCaseInsensitiveContains(filter)
-    }
+    /// The encoder sizes `--models` accepts.
+    static let modelConfigs: [(String, ViTConfig)] = [("vit-s", .small), ("vit-b", .base), ("vit-l", .large)]
 
     func run(progress: (String) -> Void) throws -> [BenchmarkResult] {
         var results: [BenchmarkResult] = []
         for tokens in quick ? [257] : [257, 1370] {
             let name = "attention T=\(tokens)"
-            guard wanted(name) || wanted("attention") else { continue }
+            guard selection.wanted(name, part: .attention) else { continue }
             progress(name)
             let timing = try benchmarkAttention(device: device, tokens: tokens, heads: 6, headDim: 64,
                                                 runs: samples)
+            let error = verify ? try attentionError(tokens: tokens, heads: 6, headDim: 64) : nil
             for (kind, ms, gflops) in [("fused", timing.fusedMilliseconds, timing.fusedGFLOPS),
                                        ("materialised", timing.materializedMilliseconds, timing.materializedGFLOPS)] {
                 let seconds = ms / 1000
@@ -33,21 +38,27 @@ struct EncoderBenchmarks {
                     timing: TimingSummary(median: seconds, min: seconds, max: seconds, operationsPerSample: 1,
                                           samples: samples),
                     rate: gflops, unit: "GFLOP/s", percentOfCeiling: gemmCeiling.map { 100 * gflops / $0 },
-                    verifyError: nil))
+                    verifyError: kind == "fused" ? error : nil))
             }
         }
-        let models: [(String, ViTConfig)] = quick ? [("vit-s", .small)] : [("vit-s", .small), ("vit-b", .base)]
-        let sizes = quick ? [224] : [224, 518]
-        let batches = quick ? [1] : [1, 8]
-        for (label, config) in models {
+        for label in models {
+            guard let config = Self.modelConfigs.first(where: { $0.0 == label })?.1 else {
+                throw BenchmarkOptionError("--models: no encoder '\(label)' (known: "
+                    + Self.modelConfigs.map(\.0).joined(separator: ", ") + ")")
+            }
             let name = "encoder \(label)"
-            guard wanted(name) || wanted("encoder") else { continue }
-            let encoder = ViTEncoder(weights: try ViTHostWeights.random(config: config, seed: 1).tensors(on: device))
+            // Build the weights only when one of this model's rows passes --filter.
+            let rows = sizes.flatMap { size in batches.map { "\(name) \(size)px b\($0)" } }
+            guard selection.parts.contains(.encoders), rows.contains(where: selection.matches) else { continue }
+            let hostWeights = try ViTHostWeights.random(config: config, seed: 1)
+            let encoder = ViTEncoder(weights: try hostWeights.tensors(on: device))
             for size in sizes {
                 for batch in batches {
+                    let row = "\(name) \(size)px b\(batch)"
+                    guard selection.wanted(row, part: .encoders) else { continue }
                     progress("\(name) \(size) px batch \(batch)")
-                    let images = try Tensor(benchmarkValues(batch * 3 * size * size, seed: 9),
-                                            shape: [batch, 3, size, size], on: device)
+                    let imageValues = benchmarkValues(batch * 3 * size * size, seed: 9)
+                    let images = try Tensor(imageValues, shape: [batch, 3, size, size], on: device)
                     let flops = Self.forwardFLOPs(config, height: size, width: size) * Double(batch)
                     // Big passes take seconds (minutes on a CPU OpenCL driver): fewer samples, one warm-up.
                     let count = flops > 2e11 ? min(samples, 3) : samples
@@ -56,23 +67,49 @@ struct EncoderBenchmarks {
                     }
                     let gflops = flops / timing.median / 1e9
                     let created = try buffersCreated(on: device)
-                    _ = try encoder.encode(images).tokens.toArray()
+                    let tokens = try encoder.encode(images).tokens.toArray()
                     let newBuffers = try buffersCreated(on: device) - created
+                    // Against the CPU backend on the same weights, once per model and size (batch 1 when run).
+                    var error: Double?
+                    if verify && device != .cpu && batch == batches.min() {
+                        let reference = ViTEncoder(weights: try hostWeights.tensors(on: .cpu))
+                        let cpuTokens = try reference.encode(try Tensor(imageValues, shape: [batch, 3, size, size],
+                                                                        on: .cpu)).tokens.toArray()
+                        error = Reference.relativeError(tokens, cpuTokens.map(Double.init))
+                    }
                     results.append(BenchmarkResult(
-                        device: device.description, name: "\(name) \(size)px b\(batch)",
+                        device: device.description, name: row,
                         shape: String(format: "%.1f ms/image, %.2f images/s", timing.median * 1000 / Double(batch),
                                       Double(batch) / timing.median),
                         timing: timing, rate: gflops, unit: "GFLOP/s",
-                        percentOfCeiling: gemmCeiling.map { 100 * gflops / $0 }, verifyError: nil,
+                        percentOfCeiling: gemmCeiling.map { 100 * gflops / $0 }, verifyError: error,
                         newBuffersPerRun: newBuffers))
-                    if batch == 1 && size == 224 {
-                        results.append(try withRepairSteps(encoder, images: images, name: "\(name) \(size)px b1",
+                    if batch == 1 && size == 224 && selection.wanted(row + " +repair", part: .encoders) {
+                        results.append(try withRepairSteps(encoder, images: images, name: row,
                                                            flops: flops, samples: count))
                     }
                 }
             }
         }
         return results
+    }
+
+    /// Relative error of the fused attention on random `[1, tokens, heads·headDim]` inputs against the float64
+    /// reference, on 32 query rows spread over the sequence (all keys).
+    func attentionError(tokens: Int, heads: Int, headDim: Int) throws -> Double {
+        let width = heads * headDim
+        let values = (0..<3).map { benchmarkValues(tokens * width, seed: 20 + UInt64($0)) }
+        let (q, k, v) = (try Tensor(values[0], shape: [1, tokens, width], on: device),
+                         try Tensor(values[1], shape: [1, tokens, width], on: device),
+                         try Tensor(values[2], shape: [1, tokens, width], on: device))
+        let output = try attention(q: q, k: k, v: v, heads: heads).output.toArray()
+        let rows = (0..<32).map { $0 * (tokens - 1) / 31 }
+        let reference = Reference.attention(q: values[0].map(Double.init), k: values[1].map(Double.init),
+                                            v: values[2].map(Double.init), batch: 1, tokens: tokens, heads: heads,
+                                            headDim: headDim, scale: 1 / Double(headDim).squareRoot(),
+                                            queryRows: rows).output
+        let sampled = rows.flatMap { row in output[(row * width)..<((row + 1) * width)] }
+        return Reference.relativeError(Array(sampled), reference)
     }
 
     /// The same pass with what repair needs from it: every layer's token norms, the CLS attention, and one

@@ -18,6 +18,9 @@ struct BenchmarkResult: Codable {
     /// Buffers the backend had to create during one more run after the timed ones (0 = steady state served
     /// entirely from its buffer pool); measured for the end-to-end rows.
     var newBuffersPerRun: Int? = nil
+    /// Rate as a percentage of the device's datasheet fp32 peak (GFLOP/s rows) or memory bandwidth (GB/s
+    /// rows), when `--peak-gflops` / `--peak-gbps` gave them.
+    var percentOfPeak: Double? = nil
 }
 
 /// Buffers created so far by the backend of `device` (host or OpenCL buffer pool).
@@ -30,12 +33,9 @@ struct OpBenchmarks {
     let samples: Int
     let quick: Bool
     let verify: Bool
-    let filter: String?
+    let selection: BenchmarkSelection
 
-    func wanted(_ name: String) -> Bool {
-        guard let filter, !filter.isEmpty else { return true }
-        return name.localizedCaseInsensitiveContains(filter)
-    }
+    func wanted(_ name: String) -> Bool { selection.wanted(name, part: .ops) }
 
     func run(progress: (String) -> Void) throws -> [BenchmarkResult] {
         var results: [BenchmarkResult] = []
@@ -58,10 +58,13 @@ struct OpBenchmarks {
 
     private func sgemmCeiling(progress: (String) -> Void) throws -> BenchmarkResult? {
         let name = "gemm ceiling (square sgemm)"
-        // The ceiling of every compute-bound row, so measured whenever one of them runs.
-        guard wanted("gemm") || wanted("encoder") || wanted("attention") else { return nil }
+        // The ceiling of every compute-bound row, so measured whenever one of them runs; but not for an
+        // encoders-only run (--part encoders), where on a slow device it would cost more than the rows.
+        guard wanted("gemm") || selection.wanted("attention", part: .attention)
+            || (selection.parts.contains(.ops) && selection.wanted("encoder", part: .encoders)) else { return nil }
         progress(name)
-        let n = quick ? 1024 : 2048
+        // A GPU needs a bigger product than a CPU to reach its peak.
+        let n = quick ? 1024 : isGPU(device) ? 4096 : 2048
         let a = try Tensor(benchmarkValues(n * n, seed: 1), shape: [n, n], on: device)
         let b = try Tensor(benchmarkValues(n * n, seed: 2), shape: [n, n], on: device)
         let timing = try measure(on: device, samples: samples) { _ = try matmul(a, b) }

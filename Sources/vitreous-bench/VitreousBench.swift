@@ -18,6 +18,8 @@ struct VitreousBench: ParsableCommand {
               vitreous-bench --device cpu --verify --filter gemm
               vitreous-bench --filter encoder --device opencl
               vitreous-bench --json > results.json
+              vitreous-bench --device opencl:0 --part encoders --models vit-b --sizes 518 --batches 1,8,64
+              vitreous-bench --report gpu.json cpu.json    one Markdown report of saved --json outputs
             """)
 
     @Option(name: .long, help: "Device to measure: all, cpu, opencl, opencl:N (repeatable).")
@@ -34,6 +36,38 @@ struct VitreousBench: ParsableCommand {
 
     @Flag(name: .long, help: "Print JSON instead of a table.")
     var json = false
+
+    @Flag(name: .long, help: "Print a Markdown table instead of a plain one.")
+    var markdown = false
+
+    @Option(name: .long, help: ArgumentHelp("Only this part of the suite: ops, attention or encoders (repeatable).",
+                                            valueName: "part"))
+    var part: [String] = []
+
+    @Option(name: .long, help: "Encoder rows: models, comma-separated (vit-s, vit-b, vit-l).")
+    var models: String?
+
+    @Option(name: .long, help: "Encoder rows: input sizes in pixels, comma-separated.")
+    var sizes: String?
+
+    @Option(name: .long, help: "Encoder rows: batch sizes, comma-separated.")
+    var batches: String?
+
+    @Option(name: .long, help: ArgumentHelp("Start no new row after this many seconds; the rows done are reported.",
+                                            valueName: "seconds"))
+    var timeLimit: Double?
+
+    @Option(name: .long, help: ArgumentHelp("The device's fp32 peak, for a % peak column on GFLOP/s rows.",
+                                            valueName: "GFLOP/s"))
+    var peakGflops: Double?
+
+    @Option(name: .long, help: ArgumentHelp("The device's memory bandwidth, for a % peak column on GB/s rows.",
+                                            valueName: "GB/s"))
+    var peakGbps: Double?
+
+    @Option(name: .long, parsing: .upToNextOption,
+            help: ArgumentHelp("Print one Markdown report of these saved --json outputs and exit.", valueName: "file"))
+    var report: [String] = []
 
     @Option(name: .long, help: "Only run benchmarks whose name contains this text.")
     var filter: String?
@@ -56,9 +90,25 @@ struct VitreousBench: ParsableCommand {
 
     func validate() throws {
         guard samples >= 1 else { throw ValidationError("--samples must be at least 1") }
+        for word in part where BenchmarkPart(rawValue: word) == nil {
+            throw ValidationError("--part '\(word)': expected one of "
+                + BenchmarkPart.allCases.map(\.rawValue).joined(separator: ", "))
+        }
+        for (value, name) in [(timeLimit, "--time-limit"), (peakGflops, "--peak-gflops"), (peakGbps, "--peak-gbps")] {
+            if let value, !(value > 0) { throw ValidationError("\(name) must be positive") }
+        }
+        guard !(json && markdown) else { throw ValidationError("--json and --markdown exclude each other") }
     }
 
     func run() throws {
+        if !report.isEmpty {
+            do {
+                print(try MarkdownReport.fromFiles(report))
+            } catch let error as BenchmarkOptionError {
+                throw ValidationError(error.description)
+            }
+            return
+        }
         var devices: [Device] = []
         for word in device {
             if word.lowercased() == "all" {
@@ -92,30 +142,62 @@ struct VitreousBench: ParsableCommand {
                 results.append(try CheckpointBenchmark(device: device, samples: samples).run(
                     model: model, input: input, output: output))
             }
-            try report(results)
+            try emit(results)
             return
+        }
+        let selection = BenchmarkSelection(
+            parts: part.isEmpty ? Set(BenchmarkPart.allCases) : Set(part.compactMap(BenchmarkPart.init(rawValue:))),
+            filter: filter, timeLimit: timeLimit)
+        let encoderModels: [String]
+        let encoderSizes: [Int], encoderBatches: [Int]
+        do {
+            encoderModels = models.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
+                ?? (quick ? ["vit-s"] : ["vit-s", "vit-b"])
+            encoderSizes = try sizes.map { try integerList($0, option: "--sizes") } ?? (quick ? [224] : [224, 518])
+            encoderBatches = try batches.map { try integerList($0, option: "--batches") } ?? (quick ? [1] : [1, 8])
+        } catch let error as BenchmarkOptionError {
+            throw ValidationError(error.description)
         }
         for device in devices {
             let suite = OpBenchmarks(device: device, samples: quick ? Swift.min(samples, 5) : samples, quick: quick,
-                                     verify: verify, filter: filter)
+                                     verify: verify, selection: selection)
             let progress = { (step: String) in
                 if !json { FileHandle.standardError.write(Data("  [\(device)] \(step)…\n".utf8)) }
             }
             let ops = try suite.run(progress: progress)
             results += ops
             let ceiling = ops.first { $0.name.hasPrefix("gemm ceiling") }?.rate
-            results += try EncoderBenchmarks(device: device, samples: suite.samples, quick: quick, filter: filter,
-                                             gemmCeiling: ceiling).run(progress: progress)
+            do {
+                results += try EncoderBenchmarks(device: device, samples: suite.samples, quick: quick, verify: verify,
+                                                 selection: selection, gemmCeiling: ceiling, models: encoderModels,
+                                                 sizes: encoderSizes, batches: encoderBatches).run(progress: progress)
+            } catch let error as BenchmarkOptionError {
+                throw ValidationError(error.description)
+            }
         }
-        try report(results)
+        if !selection.skipped.isEmpty {
+            FileHandle.standardError.write(Data(("vitreous-bench: time limit reached; not run: "
+                + selection.skipped.joined(separator: ", ") + "\n").utf8))
+        }
+        try emit(results.map(withPeakShare))
     }
 
-    private func report(_ results: [BenchmarkResult]) throws {
+    /// `result` with its share of the datasheet peak given on the command line, if any.
+    private func withPeakShare(_ result: BenchmarkResult) -> BenchmarkResult {
+        var result = result
+        let peak = result.unit == "GFLOP/s" ? peakGflops : result.unit == "GB/s" ? peakGbps : nil
+        result.percentOfPeak = peak.map { 100 * result.rate / $0 }
+        return result
+    }
+
+    private func emit(_ results: [BenchmarkResult]) throws {
         defer { if !json { print(memorySummary()) } }
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             print(String(decoding: try encoder.encode(results), as: UTF8.self))
+        } else if markdown {
+            print(MarkdownReport.table(results))
         } else {
             print(Table.render(results))
         }

@@ -5,25 +5,21 @@ import Foundation
 // in it, a `KernelTunable` one `-D` value with its defaults per device class. Each op declares its own beside its
 // launcher (`OpenCLNorms.swift`, `OpenCLElementwise.swift`, ...); nothing is looked up by name at run time.
 
-/// The kinds of OpenCL device whose tunables default differently.
-enum OpenCLDeviceClass: Sendable {
+/// The kinds of OpenCL device whose tunables default differently. The class of a device comes from its type
+/// and vendor, or from a `gpu` / `gpu=NAME` entry of `VITREOUS_OPENCL_TUNING`, which picks a GPU class on any
+/// device so the tests exercise the GPU code paths (big work-groups, local-memory reductions, scalar attention)
+/// on PoCL too (`init(_:overrides:)` in OpenCLGPUDefaults.swift).
+enum OpenCLDeviceClass: String, Sendable {
     /// A CPU driver such as PoCL: it vectorises across the work-items of a group and runs one group per core
     /// thread, so it wants small groups.
     case cpu
     /// A CPU driver whose device has AVX-512 (PoCL puts the target in the device name): twice the lanes.
     case cpuAVX512
-    /// A GPU or accelerator: a group per row, wide enough to fill a SIMD unit several times.
+    /// A GPU or accelerator of a vendor without its own table: a group per row, wide enough to fill a SIMD
+    /// unit several times.
     case gpu
-
-    /// The class of `device`; `gpu` in `VITREOUS_OPENCL_TUNING` picks the GPU class on any device, so the tests
-    /// exercise the GPU code paths (big work-groups, local-memory reductions, scalar attention) on PoCL too.
-    init(_ device: OpenCLDeviceInfo, gpuLayout: Bool) {
-        if device.isCPU && !gpuLayout {
-            self = device.name.lowercased().contains("avx512") ? .cpuAVX512 : .cpu
-        } else {
-            self = .gpu
-        }
-    }
+    /// NVIDIA, AMD and Intel GPUs: the generic GPU layout with the vendor's values of ``OpenCLGPUDefaults``.
+    case nvidia, amd, intel
 }
 
 /// One `-D` value a kernel program is compiled with (or a launcher computes with): its name, as in the `.cl`
@@ -53,6 +49,7 @@ struct KernelTunable: Hashable, Sendable {
         case .cpu: return cpu
         case .cpuAVX512: return cpuAVX512
         case .gpu: return gpu
+        case .nvidia, .amd, .intel: return OpenCLGPUDefaults.value(of: name, on: deviceClass) ?? gpu
         }
     }
 }
@@ -98,7 +95,7 @@ struct OpenCLKernel: Sendable {
 }
 
 /// The value of every tunable on one device: its class's default, then `VITREOUS_OPENCL_TUNING`'s `NAME=VALUE`
-/// entries (powers of two; other entries such as `gpu` are ignored), then work-group sizes halved until the
+/// entries (powers of two; other entries such as `gpu` or `gpu=nvidia` only choose the class), then work-group sizes halved until the
 /// device takes them.
 struct OpenCLTuning: Sendable {
     let deviceClass: OpenCLDeviceClass
@@ -113,7 +110,7 @@ struct OpenCLTuning: Sendable {
 
     init(device: OpenCLDeviceInfo, overrides text: String) {
         let entries = text.split(whereSeparator: { $0 == " " || $0 == "," })
-        deviceClass = OpenCLDeviceClass(device, gpuLayout: entries.contains("gpu"))
+        deviceClass = OpenCLDeviceClass(device, overrides: entries)
         localMemoryBytes = Int(min(device.localMemoryBytes, UInt64(Int32.max)))
         maxWorkGroupSize = max(1, device.maxWorkGroupSize)
         var overrides: [String: Int] = [:]
