@@ -8,6 +8,7 @@ let package = Package(
         .library(name: "VitreousImage", targets: ["VitreousImage"]),
         .library(name: "VitreousModel", targets: ["VitreousModel"]),
         .library(name: "VitreousRepair", targets: ["VitreousRepair"]),
+        .library(name: "VitreousFigure", targets: ["VitreousFigure"]),
         // The C API (include/vitreous.h). CMake builds it as the shared libvitreous.so for C and C++ programs.
         .library(name: "VitreousC", targets: ["VitreousC"]),
         // The `vitreous` commands as a library, for the fuzz harness in Fuzz/ (the executable only runs them).
@@ -25,6 +26,8 @@ let package = Package(
         .systemLibrary(name: "CCLBlast", path: "Sources/CCLBlast"),
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
         .systemLibrary(name: "CPNG", path: "Sources/CPNG"),
+        .systemLibrary(name: "CCairo", path: "Sources/CCairo"),
+        .systemLibrary(name: "CLAPACK", path: "Sources/CLAPACK"),
         // include/vitreous.h as a module: the C API's tests call it through the header.
         .systemLibrary(name: "CVitreous", path: "include"),
 
@@ -37,12 +40,14 @@ let package = Package(
         ),
         .target(name: "VitreousImage", dependencies: ["VitreousTensor", "CPNG"]),
         .target(name: "VitreousModel", dependencies: ["VitreousTensor"]),
-        .target(name: "VitreousRepair", dependencies: ["VitreousTensor", "VitreousModel", "CBLAS"]),
+        .target(name: "VitreousRepair", dependencies: ["VitreousTensor", "VitreousModel", "CBLAS", "CLAPACK"]),
+        // Labelled figures (colour bars, titles, captions, line plots) drawn with cairo, as PNG, PDF or SVG.
+        .target(name: "VitreousFigure", dependencies: ["VitreousImage", "CCairo"]),
         .target(name: "VitreousC", dependencies: ["VitreousTensor", "VitreousModel", "VitreousImage", "VitreousRepair"]),
         .target(
             name: "VitreousCLI",
             dependencies: [
-                "VitreousModel", "VitreousImage", "VitreousRepair",
+                "VitreousModel", "VitreousImage", "VitreousRepair", "VitreousFigure",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -61,13 +66,15 @@ let package = Package(
                           path: "Examples/EncoderExample"),
         .testTarget(name: "VitreousTensorTests", dependencies: ["VitreousTensor"]),
         .testTarget(name: "VitreousImageTests", dependencies: ["VitreousImage"]),
-        .testTarget(name: "VitreousRepairTests", dependencies: ["VitreousRepair", "VitreousModel"]),
+        .testTarget(name: "VitreousRepairTests", dependencies: ["VitreousRepair", "VitreousModel"],
+                    exclude: ["Fixtures"]),
+        .testTarget(name: "VitreousFigureTests", dependencies: ["VitreousFigure", "VitreousImage"]),
         // Imports CVitreous (the header) and links VitreousC (the functions it declares) without importing it.
         .testTarget(name: "VitreousCTests", dependencies: ["CVitreous", "VitreousC", "VitreousTensor", "VitreousModel",
                                                            "VitreousImage", "VitreousRepair"]),
         // Runs the built `vitreous` executable; depending on it makes SwiftPM build it first.
         .testTarget(name: "VitreousCLITests",
-                    dependencies: ["vitreous", "VitreousModel", "VitreousImage", "VitreousTensor"]),
+                    dependencies: ["vitreous", "VitreousModel", "VitreousImage", "VitreousTensor", "VitreousFigure"]),
         .testTarget(
             name: "VitreousModelTests",
             dependencies: ["VitreousModel"],

@@ -48,7 +48,7 @@ let weights = try PlantedArtifacts.weights(variant: .planted, seed: 0).tensors(o
 print("Swift program: the demo model has D \(weights.config.hiddenSize) on \(weights.device)")
 SWIFT
 modules=()
-for module in COpenCL CCLBlast CBLAS CPNG; do modules+=(-I "$prefix/include/vitreous/$module"); done
+for module in COpenCL CCLBlast CBLAS CPNG CCairo CLAPACK; do modules+=(-I "$prefix/include/vitreous/$module"); done
 # shellcheck disable=SC2046
 swiftc "$work/swift/main.swift" -o "$work/swift/program" -I "$prefix/lib/swift/vitreous" \
     -I "$prefix/lib/swift_static/linux" "${modules[@]}" $(pkg-config --cflags-only-I openblas) \

@@ -2,7 +2,7 @@
 # Installs the Debian packages Vitreous builds and runs against; does nothing when all are present.
 # The Swift toolchain itself (6.1 or newer) is expected on PATH.
 set -euo pipefail
-packages=(ocl-icd-opencl-dev opencl-headers libclblast-dev pocl-opencl-icd libopenblas-dev libpng-dev
+packages=(ocl-icd-opencl-dev opencl-headers libclblast-dev pocl-opencl-icd libopenblas-dev libpng-dev libcairo2-dev fonts-dejavu-core
           cmake ninja-build pkg-config clinfo gcc g++)
 missing=()
 for package in "${packages[@]}"; do

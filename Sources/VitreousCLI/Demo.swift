@@ -97,7 +97,7 @@ struct Demo: ParsableCommand {
         step.done("register neuron found on 4 other images: \(best.joined(separator: ", "))", neuronsURL.path)
         let (record, panel) = try ImageRepairer(encoder: encoder, method: .ttr, detector: .default, registers: registers)
             .repair(image, name: imageURL.path)
-        try panel.write(folder, "repair.png")
+        try panel.write(to: folder.appendingPathComponent("repair.png").path)
         step.done(String(format: "test-time register: last block's max patch norm %.0f → %.0f, CLS attention on artifacts %.3f → %.3f",
                          record.layers.last?.maxNorm ?? 0, record.layersAfter?.last?.maxNorm ?? 0,
                          record.metrics.before.attentionMean?.artifactMass ?? 0,

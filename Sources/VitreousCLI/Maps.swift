@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import VitreousFigure
 import VitreousImage
 import VitreousModel
 import VitreousTensor
@@ -10,13 +11,16 @@ struct AttentionMaps: ParsableCommand {
         abstract: "Draw the last block's CLS attention over the patches, per head and averaged, on each image.",
         discussion: """
             Writes IMAGE.attention.head-H.png for each head and IMAGE.attention.mean.png: viridis heatmaps \
-            (yellow = most attention) blended over the resized input. High-norm artifact tokens show up as \
+            (yellow = most attention) blended over the original image at its own resolution, with a colour \
+            bar, a title and, when --size crops, the crop box drawn. High-norm artifact tokens show up as \
             isolated hot cells, usually on background.
             """)
 
     @OptionGroup var inputs: InputOptions
 
     @OptionGroup var modelOptions: ModelOptions
+
+    @OptionGroup var figures: FigureOptions
 
     @Option(name: .long, help: "Output folder.")
     var out = "attention"
@@ -28,26 +32,51 @@ struct AttentionMaps: ParsableCommand {
         let paths = try inputs.paths()
         let encoder = try modelOptions.loadEncoder()
         let folder = try outputFolder(out)
-        let run = ImageRun(encoder: encoder, policy: try modelOptions.resizePolicy(patch: encoder.config.patchSize),
-                           batchSize: 1, options: EncoderOptions(clsAttention: true))
+        let policy = try modelOptions.resizePolicy(patch: encoder.config.patchSize)
+        let run = ImageRun(encoder: encoder, policy: policy, batchSize: 1, options: EncoderOptions(clsAttention: true))
+        // Maps first (small), figures after: a shared scale needs every map's range before the first is drawn.
+        var collected: [(path: String, maps: [[Float]], grid: (height: Int, width: Int))] = []
         let summary = run.run(paths) { images, output in
             guard let attention = output.clsAttention else { return }
             let maps = try AttentionGrid(attention, output: output)
             for (item, image) in images.enumerated() {
-                let name = stem(image.path)
-                for head in 0..<maps.heads {
-                    try maps.overlay(item: item, head: head, on: image.image, opacity: opacity)
-                        .write(folder, "\(name).attention.head-\(head).png")
-                }
-                try maps.overlay(item: item, head: nil, on: image.image, opacity: opacity)
-                    .write(folder, "\(name).attention.mean.png")
+                collected.append((image.path, (0..<maps.heads).map { maps.patchMap(item: item, head: $0) }
+                    + [maps.patchMap(item: item, head: nil)], maps.grid))
                 let top = maps.peak(item: item)
                 print("\(image.path): mean CLS attention peaks at patch (row \(top.row), column \(top.column)) "
                     + String(format: "with %.1f %% of the patch mass", top.share * 100))
             }
         }
-        print("wrote attention maps of \(summary.processed) images to \(folder.path)")
-        try summary.report()
+        let mode = figures.scale ?? .perMap
+        let shared = valueRange(collected.lazy.flatMap { $0.maps.joined() })
+        var failures = summary.failures
+        for entry in collected {
+            do {
+                let original = try PNG.read(entry.path).rgb()
+                let region = policy.sourceRegion(width: original.width, height: original.height)
+                let name = stem(entry.path)
+                for (index, map) in entry.maps.enumerated() {
+                    let head = index < entry.maps.count - 1 ? index : nil
+                    let range = mode == .shared ? shared : valueRange(map)
+                    let heat = try ColorMap.viridis.image(map, width: entry.grid.width, height: entry.grid.height,
+                                                          range: range)
+                    let figure = Figure(
+                        title: "\((entry.path as NSString).lastPathComponent) — CLS attention, "
+                            + "\(head.map { "head \($0)" } ?? "mean of \(entry.maps.count - 1) heads"), last block",
+                        panels: [FigurePanel(image: try ColorMap.overlay(heat, on: original, region: region, opacity: opacity),
+                                             caption: originalCaption(original, region: region, policy: policy),
+                                             box: cropBox(region, of: original))],
+                        colorBars: [ColorBar(range: range, label: "CLS attention weight (softmax share)")],
+                        notes: [scaleNote(mode, range: range, over: "\(entry.maps.count) maps × \(counted(collected.count, "image"))")],
+                        panelSize: 480)
+                    try figures.write(figure, folder, "\(name).attention.\(head.map { "head-\($0)" } ?? "mean")")
+                }
+            } catch {
+                failures.append(ImageRun.Failure(path: entry.path, error: error))
+            }
+        }
+        print("wrote attention maps of \(collected.count) images to \(folder.path)")
+        try ImageRun.Summary(processed: collected.count, failures: failures, seconds: summary.seconds).report()
     }
 }
 
@@ -93,51 +122,6 @@ struct AttentionGrid {
     }
 }
 
-struct NormMaps: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "norms",
-        abstract: "Map the token norms of every layer and print a histogram: artifact tokens stand out here.",
-        discussion: """
-            Writes IMAGE.norms.layer-L.png for each chosen layer (layer 0 = embeddings, layer L = output of the L-th block): \
-            each patch's L2 norm as a viridis cell, scaled per layer. Prints a text histogram of the last chosen \
-            layer's patch norms; a separate cluster far to the right is the artifact signature.
-            """)
-
-    @OptionGroup var inputs: InputOptions
-
-    @OptionGroup var modelOptions: ModelOptions
-
-    @Option(name: .long, help: "Output folder.")
-    var out = "norms"
-
-    @Option(name: .long, help: ArgumentHelp("Layers to map: comma-separated indices or all.", valueName: "layers"))
-    var layers = "all"
-
-    func run() throws {
-        let paths = try inputs.paths()
-        let encoder = try modelOptions.loadEncoder()
-        let selected = try layerSelection(layers, depth: encoder.config.depth)
-        let folder = try outputFolder(out)
-        let run = ImageRun(encoder: encoder, policy: try modelOptions.resizePolicy(patch: encoder.config.patchSize),
-                           batchSize: 1, options: EncoderOptions(tokenNorms: true))
-        let summary = run.run(paths) { images, output in
-            guard let norms = output.tokenNorms else { return }
-            for (item, image) in images.enumerated() {
-                var last: [Float] = []
-                for layer in selected {
-                    last = try patchNorms(norms[layer], item: item, output: output)
-                    try normMap(last, output: output, patch: encoder.config.patchSize)
-                        .write(folder, "\(stem(image.path)).norms.layer-\(layer).png")
-                }
-                print("\(image.path), layer \(selected.last ?? 0):")
-                print(histogram(last))
-            }
-        }
-        print("wrote norm maps of \(summary.processed) images to \(folder.path)")
-        try summary.report()
-    }
-}
-
 /// The patch tokens' norms of one image from a layer's token norms.
 func patchNorms(_ norms: TokenNorms, item: Int, output: EncoderOutput) throws -> [Float] {
     let values = try norms.norms.toArray()
@@ -146,9 +130,10 @@ func patchNorms(_ norms: TokenNorms, item: Int, output: EncoderOutput) throws ->
     return Array(values[start..<(start + count)])
 }
 
-/// A norm grid as an image at input scale, one crisp cell per patch.
-func normMap(_ values: [Float], output: EncoderOutput, patch: Int) throws -> Image {
-    try ColorMap.viridis.image(values, width: output.gridWidth, height: output.gridHeight).upscaled(by: patch)
+/// A norm grid as an image at input scale, one crisp cell per patch, coloured over `range` (default: its own).
+func normMap(_ values: [Float], output: EncoderOutput, patch: Int, range: ClosedRange<Float>? = nil) throws -> Image {
+    try ColorMap.viridis.image(values, width: output.gridWidth, height: output.gridHeight, range: range)
+        .upscaled(by: patch)
 }
 
 /// A text histogram of `values` in `bins` bins, with max, median and their ratio.

@@ -20,9 +20,11 @@ public struct VitreousCommand: ParsableCommand {
               vitreous encode photos/ --model dinov2-small.safetensors --out features --batch 8
               vitreous attention cat.png --model dinov2-small.safetensors --out maps
               vitreous norms cat.png --model dinov2-large.safetensors --size 518 --out norms
+              vitreous pca photos/ --model dinov2-small.safetensors --foreground --out pca
               vitreous repair photos/ --model dinov2-large.safetensors --method ttr --find-neurons photos/
             """,
-        subcommands: [Devices.self, Encode.self, AttentionMaps.self, NormMaps.self, Repair.self, Demo.self])
+        subcommands: [Devices.self, Encode.self, AttentionMaps.self, NormMaps.self, PCAMaps.self, Repair.self,
+                      Demo.self])
 
     public init() {}
 
