@@ -69,13 +69,13 @@ func formatValue(_ value: Float) -> String {
 }
 
 /// The rectangle a figure panel outlines: the crop the encoder saw, when it saw only part of the image.
-func cropBox(_ region: SourceRegion, of image: Image) -> FigureRect? {
+func cropBox(_ region: ImageRect, of image: Image) -> ImageRect? {
     region.coversWhole(width: image.width, height: image.height)
-        ? nil : FigureRect(x: region.x, y: region.y, width: region.width, height: region.height)
+        ? nil : ImageRect(x: region.x, y: region.y, width: region.width, height: region.height)
 }
 
 /// A panel caption for an overlay on the original image: its size and the crop, when there is one.
-func originalCaption(_ image: Image, region: SourceRegion, policy: ResizePolicy) -> String {
+func originalCaption(_ image: Image, region: ImageRect, policy: ResizePolicy) -> String {
     var caption = "original \(image.width)×\(image.height)"
     if case .centerCrop(let size) = policy, !region.coversWhole(width: image.width, height: image.height) {
         caption += String(format: ", red box: the %d×%d crop the model saw", size, size)

@@ -58,17 +58,12 @@ struct AttentionMaps: ParsableCommand {
                 for (index, map) in entry.maps.enumerated() {
                     let head = index < entry.maps.count - 1 ? index : nil
                     let range = mode == .shared ? shared : valueRange(map)
-                    let heat = try ColorMap.viridis.image(map, width: entry.grid.width, height: entry.grid.height,
-                                                          range: range)
-                    let figure = Figure(
+                    let figure = try attentionFigure(
+                        map, grid: entry.grid, original: original, region: region, policy: policy, range: range,
                         title: "\((entry.path as NSString).lastPathComponent) — CLS attention, "
                             + "\(head.map { "head \($0)" } ?? "mean of \(entry.maps.count - 1) heads"), last block",
-                        panels: [FigurePanel(image: try ColorMap.overlay(heat, on: original, region: region, opacity: opacity),
-                                             caption: originalCaption(original, region: region, policy: policy),
-                                             box: cropBox(region, of: original))],
-                        colorBars: [ColorBar(range: range, label: "CLS attention weight (softmax share)")],
-                        notes: [scaleNote(mode, range: range, over: "\(entry.maps.count) maps × \(counted(collected.count, "image"))")],
-                        panelSize: 480)
+                        note: scaleNote(mode, range: range, over: "\(entry.maps.count) maps × \(counted(collected.count, "image"))"),
+                        opacity: opacity)
                     try figures.write(figure, folder, "\(name).attention.\(head.map { "head-\($0)" } ?? "mean")")
                 }
             } catch {
@@ -78,6 +73,19 @@ struct AttentionMaps: ParsableCommand {
         print("wrote attention maps of \(collected.count) images to \(folder.path)")
         try ImageRun.Summary(processed: collected.count, failures: failures, seconds: summary.seconds).report()
     }
+}
+
+/// A CLS attention map blended over the original image (at its resolution, the crop outlined) as a labelled figure.
+func attentionFigure(_ map: [Float], grid: (height: Int, width: Int), original: Image, region: ImageRect,
+                     policy: ResizePolicy, range: ClosedRange<Float>, title: String, note: String,
+                     opacity: Float) throws -> Figure {
+    let heat = try ColorMap.viridis.image(map, width: grid.width, height: grid.height, range: range)
+    return Figure(title: title,
+                  panels: [FigurePanel(image: try ColorMap.overlay(heat, on: original, region: region, opacity: opacity),
+                                       caption: originalCaption(original, region: region, policy: policy),
+                                       box: cropBox(region, of: original))],
+                  colorBars: [ColorBar(range: range, label: "CLS attention weight (softmax share)")],
+                  notes: [note], panelSize: 480)
 }
 
 /// The CLS attention of a batch read back once, restricted to the patch tokens.
@@ -106,11 +114,6 @@ struct AttentionGrid {
             for p in 0..<count { map[p] += values[row + p] / Float(chosen.count) }
         }
         return map
-    }
-
-    func overlay(item: Int, head: Int?, on image: Image, opacity: Float) throws -> Image {
-        let heat = try ColorMap.viridis.image(patchMap(item: item, head: head), width: grid.width, height: grid.height)
-        return try ColorMap.overlay(heat, on: image, opacity: opacity)
     }
 
     /// The patch with the most mean attention, and its share of the attention the patches get.

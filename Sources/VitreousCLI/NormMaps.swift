@@ -64,13 +64,8 @@ struct NormMaps: ParsableCommand {
                 for (index, layer) in selected.enumerated() {
                     let values = entry.norms[index]
                     let range = mode == .shared ? table.range : valueRange(values)
-                    let figure = Figure(
-                        title: "\(name) — patch-token norms, \(layer == 0 ? "embeddings (layer 0)" : "layer \(layer) (block \(layer) output)")",
-                        panels: [FigurePanel(image: try normMap(values, output: entry.output, patch: patch, range: range),
-                                             caption: "\(entry.output.gridHeight)×\(entry.output.gridWidth) patches, "
-                                                 + "the model's input", smooth: false)],
-                        colorBars: [ColorBar(range: range, label: "patch-token L2 norm")],
-                        notes: [scaleNote(mode, range: range, over: what)])
+                    let figure = try normFigure(values, output: entry.output, patch: patch, range: range, image: name,
+                                                layer: layer, note: scaleNote(mode, range: range, over: what))
                     try figures.write(figure, folder, "\(stem(entry.path)).norms.layer-\(layer)")
                 }
                 if !json {
@@ -156,4 +151,15 @@ struct NormSummary: Codable {
                  logarithmicY: true,
                  notes: ["model \((model as NSString).lastPathComponent); flagged by \(detector)"])
     }
+}
+
+/// One layer's patch-norm map of one image as a labelled figure: crisp patch cells, a colour bar over `range`.
+func normFigure(_ values: [Float], output: EncoderOutput, patch: Int, range: ClosedRange<Float>, image name: String,
+                layer: Int, note: String) throws -> Figure {
+    Figure(title: "\(name) — patch-token norms, \(layer == 0 ? "embeddings (layer 0)" : "layer \(layer) (block \(layer) output)")",
+           panels: [FigurePanel(image: try normMap(values, output: output, patch: patch, range: range),
+                                caption: "\(output.gridHeight)×\(output.gridWidth) patches of the model's input",
+                                smooth: false)],
+           colorBars: [ColorBar(range: range, label: "patch-token L2 norm")],
+           notes: [note])
 }

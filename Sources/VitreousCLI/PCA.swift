@@ -42,7 +42,7 @@ struct PCAMaps: ParsableCommand {
     @Option(name: .long, help: "Background threshold on the scaled first component (DINOv2's demo: 0.35).")
     var foregroundThreshold: Float = 0.35
 
-    @Option(name: .long, help: "Columns of the grid figure (default: up to 4).")
+    @Option(name: .long, help: "Columns of the grid figure (default: √images, at most 4).")
     var columns: Int?
 
     func run() throws {
@@ -103,13 +103,12 @@ struct PCAMaps: ParsableCommand {
                 let original = try PNG.read(entry.path).rgb()
                 let region = policy.sourceRegion(width: original.width, height: original.height)
                 let cells = try Image(width: entry.grid.width, height: entry.grid.height, channels: 3, pixels: map.rgb)
-                let picture = try ColorMap.overlay(cells, on: original, region: region, opacity: 1)
+                let picture = try ColorMap.overlay(cells, on: original, region: region, opacity: 1, crisp: true)
                 try PNG.write(picture, to: folder.appendingPathComponent("\(stem(entry.path)).pca.png").path)
                 let share = Float(map.foreground.filter { $0 }.count) / Float(entry.grid.count)
                 let name = (entry.path as NSString).lastPathComponent
-                panels.append(FigurePanel(image: picture, caption: pca.foreground == nil ? name
-                                            : String(format: "%@ (%.0f %% foreground)", name, share * 100),
-                                          box: cropBox(region, of: original)))
+                let caption = pca.foreground == nil ? name : String(format: "%@ (%.0f %% foreground)", name, share * 100)
+                panels.append(FigurePanel(image: picture, caption: caption, smooth: false, box: cropBox(region, of: original)))
             } catch {
                 failures.append(ImageRun.Failure(path: entry.path, error: error))
             }
@@ -123,13 +122,13 @@ struct PCAMaps: ParsableCommand {
             + "\(counted(pca.imageCount, "image")) (\(pca.patchCount) patches); each channel spans its component's "
             + "range over them (projection, feature units)"]
         if let split = pca.foreground {
-            notes.append(String(format: "black: background (scaled first component %@ %.2f); colours from a PCA of the foreground",
-                                split.backgroundHigh ? "above" : "below", split.backgroundHigh ? split.threshold : 1 - split.threshold))
+            notes.append(String(format: "black: background (first component scaled 0…1 and oriented so the border scores high, "
+                                + "above %.2f); colours from a PCA of the foreground patches", split.threshold))
         }
         if !panels.isEmpty {
             let figure = Figure(title: "First three principal components of the patch features — "
                                     + (modelOptions.model as NSString).lastPathComponent,
-                                panels: panels, columns: columns ?? min(4, panels.count), colorBars: bars, notes: notes,
+                                panels: panels, columns: columns ?? min(4, Int(Double(panels.count).squareRoot().rounded(.up))), colorBars: bars, notes: notes,
                                 panelSize: 280)
             let path = try figures.write(figure, folder, "pca-grid")
             print("wrote \(counted(panels.count, "PCA map")) and \(path)")

@@ -24,18 +24,6 @@ public enum FigureError: Error, Equatable, Sendable, CustomStringConvertible {
     }
 }
 
-/// A rectangle in figure coordinates (points; one point is one pixel in PNG output), origin top left.
-public struct FigureRect: Sendable, Equatable {
-    public var x: Double, y: Double, width: Double, height: Double
-
-    public init(x: Double, y: Double, width: Double, height: Double) {
-        self.x = x
-        self.y = y
-        self.width = width
-        self.height = height
-    }
-}
-
 /// An RGB colour with components in 0…1.
 public struct FigureColor: Sendable, Equatable {
     public var red: Double, green: Double, blue: Double
@@ -90,13 +78,13 @@ final class CairoCanvas {
         cairo_surface_destroy(surface)
     }
 
-    func fill(_ rect: FigureRect, _ color: FigureColor) {
+    func fill(_ rect: ImageRect, _ color: FigureColor) {
         setColor(color)
         cairo_rectangle(context, rect.x, rect.y, rect.width, rect.height)
         cairo_fill(context)
     }
 
-    func stroke(_ rect: FigureRect, _ color: FigureColor, lineWidth: Double = 1) {
+    func stroke(_ rect: ImageRect, _ color: FigureColor, lineWidth: Double = 1) {
         setColor(color)
         cairo_set_line_width(context, lineWidth)
         cairo_rectangle(context, rect.x, rect.y, rect.width, rect.height)
@@ -148,7 +136,7 @@ final class CairoCanvas {
     }
 
     /// `image` scaled into `rect`; `smooth` interpolates, otherwise each pixel stays a crisp block.
-    func draw(_ image: Image, in rect: FigureRect, smooth: Bool) throws {
+    func draw(_ image: Image, in rect: ImageRect, smooth: Bool) throws {
         let source = try Self.surface(of: image)
         defer { cairo_surface_destroy(source) }
         cairo_save(context)

@@ -43,9 +43,9 @@ public struct FigurePanel: Sendable {
     public var caption: String
     /// Interpolate when scaling (photographs); false keeps each pixel a crisp block (patch-grid maps).
     public var smooth: Bool
-    public var box: FigureRect?
+    public var box: ImageRect?
 
-    public init(image: Image, caption: String, smooth: Bool = true, box: FigureRect? = nil) {
+    public init(image: Image, caption: String, smooth: Bool = true, box: ImageRect? = nil) {
         self.image = image
         self.caption = caption
         self.smooth = smooth
@@ -79,10 +79,10 @@ public struct Figure: Sendable {
     /// Where everything goes, in points (pixels of the PNG): tests read the colour bars' pixels through it.
     public struct Layout: Sendable, Equatable {
         public var width: Int, height: Int
-        public var panels: [FigureRect]
+        public var panels: [ImageRect]
         /// The gradient of each colour bar: its top row has the colour of the range's upper bound, its bottom
         /// row that of the lower bound.
-        public var colorBars: [FigureRect]
+        public var colorBars: [ImageRect]
     }
 
     static let margin = 14.0, gap = 12.0, titleSize = 15.0, captionSize = 12.0, noteSize = 10.5
@@ -120,20 +120,20 @@ public struct Figure: Sendable {
         let rows = (panels.count + columns - 1) / columns
         let captionHeight = panels.contains { !$0.caption.isEmpty } ? Self.captionSize + 10 : 0
         let top = m + (title.isEmpty ? 0 : Self.titleSize + 12)
-        var rects: [FigureRect] = []
+        var rects: [ImageRect] = []
         for (index, size) in sizes.enumerated() {
             let column = Double(index % columns), row = Double(index / columns)
             let x = m + column * (cellWidth + gap) + ((cellWidth - size.0) / 2).rounded()
             let y = top + row * (cellHeight + captionHeight + gap) + ((cellHeight - size.1) / 2).rounded()
-            rects.append(FigureRect(x: x, y: y, width: size.0, height: size.1))
+            rects.append(ImageRect(x: x, y: y, width: size.0, height: size.1))
         }
         let areaWidth = Double(columns) * cellWidth + Double(columns - 1) * gap
         let areaHeight = Double(rows) * (cellHeight + captionHeight) + Double(max(rows - 1, 0)) * gap
         var x = m + areaWidth + gap * 1.5
-        var bars: [FigureRect] = []
+        var bars: [ImageRect] = []
         let barHeight = max(120, areaHeight - captionHeight).rounded()
         for bar in colorBars {
-            bars.append(FigureRect(x: x.rounded(), y: top, width: Self.barWidth, height: barHeight))
+            bars.append(ImageRect(x: x.rounded(), y: top, width: Self.barWidth, height: barHeight))
             let widest = tickLabels(bar).map { measure.textWidth($0.text, size: Self.tickSize) }.max() ?? 0
             x += Self.barWidth + 6 + widest + 6 + Self.captionSize + 6 + gap
         }
@@ -155,7 +155,7 @@ extension Figure: CanvasDrawing {
 
     func draw(on canvas: CairoCanvas) throws {
         let layout = layout(measure: canvas)
-        canvas.fill(FigureRect(x: 0, y: 0, width: Double(layout.width), height: Double(layout.height)), .white)
+        canvas.fill(ImageRect(x: 0, y: 0, width: Double(layout.width), height: Double(layout.height)), .white)
         if !title.isEmpty {
             canvas.text(title, x: Self.margin, y: Self.margin + Self.titleSize, size: Self.titleSize, bold: true)
         }
@@ -163,7 +163,7 @@ extension Figure: CanvasDrawing {
             try canvas.draw(panel.image, in: rect, smooth: panel.smooth)
             if let box = panel.box {
                 let sx = rect.width / Double(panel.image.width), sy = rect.height / Double(panel.image.height)
-                canvas.stroke(FigureRect(x: rect.x + box.x * sx, y: rect.y + box.y * sy,
+                canvas.stroke(ImageRect(x: rect.x + box.x * sx, y: rect.y + box.y * sy,
                                          width: box.width * sx, height: box.height * sy),
                               FigureColor(1, 0.15, 0.1), lineWidth: 2)
             }
@@ -178,7 +178,7 @@ extension Figure: CanvasDrawing {
         }
     }
 
-    private func drawBar(_ bar: ColorBar, in rect: FigureRect, on canvas: CairoCanvas) throws {
+    private func drawBar(_ bar: ColorBar, in rect: ImageRect, on canvas: CairoCanvas) throws {
         let rows = Int(rect.height)
         var pixels: [Float] = []
         for row in 0..<rows {
@@ -186,7 +186,7 @@ extension Figure: CanvasDrawing {
             pixels += [Float(color.red), Float(color.green), Float(color.blue)]
         }
         try canvas.draw(try Image(width: 1, height: rows, channels: 3, pixels: pixels), in: rect, smooth: false)
-        canvas.stroke(FigureRect(x: rect.x - 0.5, y: rect.y - 0.5, width: rect.width + 1, height: rect.height + 1),
+        canvas.stroke(ImageRect(x: rect.x - 0.5, y: rect.y - 0.5, width: rect.width + 1, height: rect.height + 1),
                       .grey)
         let low = Double(bar.range.lowerBound), high = Double(bar.range.upperBound)
         let span = high > low ? high - low : 1

@@ -47,10 +47,10 @@ public struct LinePlot: Sendable {
                                  FigureColor(0, 0.620, 0.451), FigureColor(0.8, 0.475, 0.655)]
 
     /// The plot area in points, and the y range it spans (in data units).
-    public func plotArea() -> (rect: FigureRect, yRange: ClosedRange<Double>) {
+    public func plotArea() -> (rect: ImageRect, yRange: ClosedRange<Double>) {
         let left = 74.0, right = 20.0, top = title.isEmpty ? 20.0 : 44.0
         let bottom = 52.0 + Double(notes.count) * 15
-        let rect = FigureRect(x: left, y: top, width: Double(width) - left - right,
+        let rect = ImageRect(x: left, y: top, width: Double(width) - left - right,
                               height: Double(height) - top - bottom)
         let values = series.flatMap(\.values).filter { $0.isFinite && (!logarithmicY || $0 > 0) }
         var low = values.min() ?? 0, high = values.max() ?? 1
@@ -75,7 +75,7 @@ extension LinePlot: CanvasDrawing {
     func size(measure: CairoCanvas) -> (width: Int, height: Int) { (width, height) }
 
     func draw(on canvas: CairoCanvas) throws {
-        canvas.fill(FigureRect(x: 0, y: 0, width: Double(width), height: Double(height)), .white)
+        canvas.fill(ImageRect(x: 0, y: 0, width: Double(width), height: Double(height)), .white)
         let (area, yRange) = plotArea()
         let xLow = x.min() ?? 0, xHigh = max(x.max() ?? 1, xLow + 1)
         func px(_ value: Double) -> Double { area.x + (value - xLow) / (xHigh - xLow) * area.width }

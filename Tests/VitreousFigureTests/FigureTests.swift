@@ -27,7 +27,7 @@ struct FigureTests {
         Figure(title: "cat.png — layer 3 patch-token norms",
                panels: [FigurePanel(image: try gradient(width: 16, height: 12), caption: "layer 3", smooth: false),
                         FigurePanel(image: try gradient(width: 16, height: 12), caption: "layer 4", smooth: false,
-                                    box: FigureRect(x: 2, y: 2, width: 8, height: 6))],
+                                    box: ImageRect(x: 2, y: 2, width: 8, height: 6))],
                colorBars: [ColorBar(range: 3.5...17.25, label: "patch-token L2 norm")],
                notes: ["colour scale shared across 2 layers × 1 image"], panelSize: 160)
     }
