@@ -5,6 +5,7 @@ import VitreousImage
 /// The file formats a figure can be written in: a raster PNG, or vector PDF and SVG for papers (images
 /// inside stay at their own resolution; text and lines stay sharp).
 public enum FigureFormat: String, Sendable, CaseIterable {
+    /// Raster PNG, vector PDF, vector SVG.
     case png, pdf, svg
 
     /// The file extension, without the dot.
@@ -13,8 +14,12 @@ public enum FigureFormat: String, Sendable, CaseIterable {
 
 /// What can go wrong drawing or writing a figure. Messages name the file and cairo's reason.
 public enum FigureError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// cairo could not draw (a figure too large, a surface it could not make).
     case drawingFailed(String)
+    /// The file could not be written (a missing folder, no permission, a full disk).
     case writeFailed(path: String, reason: String)
+
+    /// One line naming the file, when there is one, and the reason.
 
     public var description: String {
         switch self {
@@ -26,8 +31,10 @@ public enum FigureError: Error, Equatable, Sendable, CustomStringConvertible {
 
 /// An RGB colour with components in 0…1.
 public struct FigureColor: Sendable, Equatable {
+    /// The components, each in 0…1.
     public var red: Double, green: Double, blue: Double
 
+    /// A colour from its red, green and blue components.
     public init(_ red: Double, _ green: Double, _ blue: Double) {
         self.red = red
         self.green = green

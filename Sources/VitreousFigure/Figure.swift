@@ -23,12 +23,14 @@ public enum ColorBarColors: Sendable, Equatable {
 
 /// A colour bar: the scale a map was drawn with, its numeric range and what the values are (quantity and unit).
 public struct ColorBar: Sendable, Equatable {
+    /// The colours from the low end to the high end.
     public var colors: ColorBarColors
     /// The values at the bar's low (bottom) and high (top) ends: the range the map's colours span.
     public var range: ClosedRange<Float>
     /// The quantity and its unit, written along the bar.
     public var label: String
 
+    /// A colour bar over `range`, labelled `label`.
     public init(colors: ColorBarColors = .map(.viridis), range: ClosedRange<Float>, label: String) {
         self.colors = colors
         self.range = range
@@ -39,12 +41,16 @@ public struct ColorBar: Sendable, Equatable {
 /// One image of a figure with its caption; `box` outlines a rectangle on it (in the image's pixels), such
 /// as the crop the encoder saw.
 public struct FigurePanel: Sendable {
+    /// The picture, scaled to the figure's panel size.
     public var image: Image
+    /// The text under the panel.
     public var caption: String
     /// Interpolate when scaling (photographs); false keeps each pixel a crisp block (patch-grid maps).
     public var smooth: Bool
+    /// A rectangle to outline in red, in the image's pixels.
     public var box: ImageRect?
 
+    /// A panel of `image` captioned `caption`.
     public init(image: Image, caption: String, smooth: Bool = true, box: ImageRect? = nil) {
         self.image = image
         self.caption = caption
@@ -57,15 +63,20 @@ public struct FigurePanel: Sendable {
 /// units on the right, and notes (such as how the colour scale was chosen) at the bottom. Written as PNG,
 /// PDF or SVG through cairo.
 public struct Figure: Sendable {
+    /// The bold line at the top: what the figure shows (image, layer, head).
     public var title: String
+    /// The images, row by row.
     public var panels: [FigurePanel]
     /// Panels per row.
     public var columns: Int
+    /// The scales, right of the panels.
     public var colorBars: [ColorBar]
+    /// Grey lines at the bottom (how the colour scale was chosen, what was fitted on what).
     public var notes: [String]
     /// The longest side a panel is shown at, in points.
     public var panelSize: Int
 
+    /// A figure; `columns` defaults to all panels in one row.
     public init(title: String, panels: [FigurePanel], columns: Int? = nil, colorBars: [ColorBar] = [],
                 notes: [String] = [], panelSize: Int = 320) {
         self.title = title
@@ -78,7 +89,9 @@ public struct Figure: Sendable {
 
     /// Where everything goes, in points (pixels of the PNG): tests read the colour bars' pixels through it.
     public struct Layout: Sendable, Equatable {
+        /// The figure's size.
         public var width: Int, height: Int
+        /// Where each panel's image is drawn.
         public var panels: [ImageRect]
         /// The gradient of each colour bar: its top row has the colour of the range's upper bound, its bottom
         /// row that of the lower bound.

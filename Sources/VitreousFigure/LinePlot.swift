@@ -6,11 +6,16 @@ import VitreousImage
 public struct LinePlot: Sendable {
     /// One line: a value per x position (NaN leaves a gap).
     public struct Series: Sendable {
+        /// The legend's text for the line.
         public var name: String
+        /// One value per entry of the plot's ``LinePlot/x``.
         public var values: [Double]
+        /// The line's colour (``LinePlot/palette`` has distinguishable ones).
         public var color: FigureColor
+        /// Draw the line dashed, for a second reading in black and white.
         public var dashed: Bool
 
+        /// A line named `name` through `values`.
         public init(name: String, values: [Double], color: FigureColor, dashed: Bool = false) {
             self.name = name
             self.values = values
@@ -19,16 +24,22 @@ public struct LinePlot: Sendable {
         }
     }
 
+    /// The bold line at the top.
     public var title: String
-    public var xLabel: String
-    public var yLabel: String
+    /// The axes' labels: quantity and unit.
+    public var xLabel: String, yLabel: String
+    /// The x positions the series' values belong to.
     public var x: [Double]
+    /// The lines, drawn in order and listed in the legend.
     public var series: [Series]
     /// A logarithmic y axis (values must be positive).
     public var logarithmicY: Bool
+    /// Grey lines at the bottom.
     public var notes: [String]
+    /// The plot's size in points.
     public var width: Int, height: Int
 
+    /// A plot of `series` over `x`.
     public init(title: String, xLabel: String, yLabel: String, x: [Double], series: [Series],
                 logarithmicY: Bool = false, notes: [String] = [], width: Int = 640, height: Int = 400) {
         self.title = title

@@ -1,8 +1,10 @@
 /// A rectangle in an image's or a figure's coordinates (origin top left, fractional where the geometry is):
 /// the part of an original image a resize policy keeps, a crop box, a panel or colour bar of a figure.
 public struct ImageRect: Sendable, Equatable {
+    /// The top-left corner and the size.
     public var x: Double, y: Double, width: Double, height: Double
 
+    /// A rectangle from its top-left corner and size.
     public init(x: Double, y: Double, width: Double, height: Double) {
         self.x = x
         self.y = y

@@ -22,8 +22,11 @@ public struct PatchFeaturePCA: Codable, Sendable, Equatable {
 
     /// One image's map: an RGB triple per patch (0…1, row-major) and which patches are foreground.
     public struct Map: Sendable, Equatable {
+        /// The image's patch grid.
         public let grid: PatchGrid
+        /// Red, green and blue per patch, row-major: the scaled components (black for background).
         public let rgb: [Float]
+        /// Per patch, whether it is foreground (all true without a split).
         public let foreground: [Bool]
     }
 

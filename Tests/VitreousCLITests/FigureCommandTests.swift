@@ -17,6 +17,18 @@ func expectFigure(_ path: String, minimumWidth: Int, minimumHeight: Int = 120, s
     return image
 }
 
+/// Decodes every PNG in `folder` as a figure (see ``expectFigure``); returns how many there were.
+@discardableResult
+func expectFigures(in folder: URL, minimumWidth: Int, minimumHeight: Int = 120,
+                   sourceLocation: SourceLocation = #_sourceLocation) throws -> Int {
+    let names = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".png") }
+    for name in names {
+        try expectFigure(folder.appendingPathComponent(name).path, minimumWidth: minimumWidth,
+                         minimumHeight: minimumHeight, sourceLocation: sourceLocation)
+    }
+    return names.count
+}
+
 @Suite("figures from the command line", .serialized)
 struct FigureCommandTests {
     @Test("norms over a folder: one table, summary.csv and summary.png; JSON ranges match the maps' scale")
@@ -36,7 +48,7 @@ struct FigureCommandTests {
             #expect(!FileManager.default.fileExists(atPath: cli.folder.appendingPathComponent("norms/0.norms.layer-0.png").path))
 
             let json = try cli.run("norms", "images", "--model", model, "--size", "56", "--out", "per-image",
-                                   "--per-image", "--json", "--figure-format", "svg")
+                                   "--per-image", "--json")
             #expect(json.status == 0, "\(json.stderr)")
             let summary = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
             let layers = try #require(summary["layers"] as? [[String: Any]])
@@ -45,14 +57,14 @@ struct FigureCommandTests {
             // The shared colour scale is exactly the data's range over every layer and image.
             #expect(range[0] == layers.compactMap { $0["min"] as? Double }.min())
             #expect(range[1] == layers.compactMap { $0["max"] as? Double }.max())
-            for index in 0..<3 {
-                for layer in 0...2 {
-                    let svg = try String(contentsOf: cli.folder.appendingPathComponent("per-image/\(index).norms.layer-\(layer).svg"),
-                                         encoding: .utf8)
-                    #expect(svg.contains("<svg"))
-                }
-            }
-            #expect(FileManager.default.fileExists(atPath: cli.folder.appendingPathComponent("per-image/summary.svg").path))
+            // 3 images × 3 layers and the summary, every one a real figure.
+            #expect(try expectFigures(in: cli.folder.appendingPathComponent("per-image"), minimumWidth: 320) == 10)
+            let svg = try cli.run("norms", "images/0.png", "--model", model, "--size", "56", "--out", "svg",
+                                  "--figure-format", "svg", "--scale", "per-map")
+            #expect(svg.status == 0, "\(svg.stderr)")
+            let text = try String(contentsOf: cli.folder.appendingPathComponent("svg/0.norms.layer-1.svg"), encoding: .utf8)
+            #expect(text.contains("<svg"))
+            #expect(FileManager.default.fileExists(atPath: cli.folder.appendingPathComponent("svg/summary.svg").path))
         }
     }
 
@@ -69,6 +81,7 @@ struct FigureCommandTests {
             #expect(mapA.width == 60 && mapA.height == 48, "at the original's resolution")
             #expect(try PNG.read(cli.folder.appendingPathComponent("pca/b.pca.png").path).width == 90)
             try expectFigure(cli.folder.appendingPathComponent("pca/pca-grid.png").path, minimumWidth: 560)
+            #expect(try expectFigures(in: cli.folder.appendingPathComponent("pca"), minimumWidth: 60, minimumHeight: 48) == 3)
 
             // A saved basis gives a new run the same colours.
             let reuse = try cli.run("pca", b, "--model", model, "--size", "42", "--out", "again",
@@ -101,8 +114,8 @@ struct FigureCommandTests {
             let result = try cli.run("attention", image, "--model", model, "--size", "42", "--out", "maps",
                                      "--scale", "shared")
             #expect(result.status == 0, "\(result.stderr)")
-            let figure = try expectFigure(cli.folder.appendingPathComponent("maps/wide.attention.head-0.png").path,
-                                          minimumWidth: 480)
+            #expect(try expectFigures(in: cli.folder.appendingPathComponent("maps"), minimumWidth: 480) == 2, "1 head + mean")
+            let figure = try PNG.read(cli.folder.appendingPathComponent("maps/wide.attention.head-0.png").path)
             let reds = stride(from: 0, to: figure.pixels.count, by: 3).filter {
                 figure.pixels[$0] > 0.9 && figure.pixels[$0 + 1] < 0.3 && figure.pixels[$0 + 2] < 0.3
             }.count
