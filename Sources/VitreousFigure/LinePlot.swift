@@ -88,7 +88,10 @@ extension LinePlot: CanvasDrawing {
     func draw(on canvas: CairoCanvas) throws {
         canvas.fill(ImageRect(x: 0, y: 0, width: Double(width), height: Double(height)), .white)
         let (area, yRange) = plotArea()
-        let xLow = x.min() ?? 0, xHigh = max(x.max() ?? 1, xLow + 1)
+        // A little room at both ends, so the first and last points are not drawn on the frame; a single x in the middle.
+        let first = x.min() ?? 0, last = x.max() ?? 1
+        let pad = last > first ? (last - first) * 0.03 : 0.5
+        let xLow = first - pad, xHigh = last + pad
         func px(_ value: Double) -> Double { area.x + (value - xLow) / (xHigh - xLow) * area.width }
         func py(_ value: Double) -> Double {
             let v = logarithmicY ? log10(value) : value
@@ -104,7 +107,7 @@ extension LinePlot: CanvasDrawing {
             canvas.line([(area.x, y), (area.x + area.width, y)], .lightGrey)
             canvas.text(formatTick(tick), x: area.x - 6, y: y + 4, size: 10.5, align: .right)
         }
-        let xTicks = x.count <= 16 ? x : niceTicks(xLow, xHigh, count: 8)
+        let xTicks = x.count <= 16 ? x : niceTicks(first, last, count: 8)
         for tick in xTicks {
             let xp = px(tick)
             canvas.line([(xp, area.y + area.height), (xp, area.y + area.height + 4)], .black)
