@@ -35,7 +35,9 @@ struct PCATests {
             let cosine = zip(basis.components[k], fixture.components[k]).reduce(0.0) { $0 + Double($1.0) * $1.1 }
             #expect(abs(cosine) > 1 - 1e-9, "component \(k): cos \(cosine)")
             signs.append(cosine < 0 ? -1 : 1)
-            let largest = basis.components[k].indices.max { abs(basis.components[k][$0]) < abs(basis.components[k][$1]) }!
+            let largest = try #require(basis.components[k].indices.max {
+                abs(basis.components[k][$0]) < abs(basis.components[k][$1])
+            })
             #expect(basis.components[k][largest] > 0, "sign convention")
         }
         let projection = try basis.project(fixture.data)
