@@ -17,12 +17,6 @@ struct FigureOptions: ParsableArguments {
                                             valueName: "format"))
     var figureFormat: FigureFormat = .png
 
-    @Option(name: .long, help: ArgumentHelp("""
-        Colour scale: shared (one range over every map drawn: layers, heads and images compare) or per-map \
-        (each map its own min…max). Default: shared for norms, per-map for attention. Each figure says which.
-        """, valueName: "mode"))
-    var scale: ScaleMode?
-
     /// Writes `figure` as `name` plus the format's extension in `folder`; returns the path.
     @discardableResult
     func write(_ figure: Figure, _ folder: URL, _ name: String) throws -> String {
@@ -37,6 +31,15 @@ struct FigureOptions: ParsableArguments {
         try plot.write(to: path, format: figureFormat)
         return path
     }
+}
+
+/// The colour-scale option of the commands that draw maps of one quantity (norms, attention).
+struct ScaleOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("""
+        Colour scale: shared (one range over every map drawn: layers, heads and images compare) or per-map \
+        (each map its own min…max). Default: shared for norms, per-map for attention. Each figure says which.
+        """, valueName: "mode"))
+    var scale: ScaleMode?
 }
 
 /// The finite values' min…max, widened to a nonzero span so a colour scale can use it.

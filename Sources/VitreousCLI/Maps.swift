@@ -22,6 +22,8 @@ struct AttentionMaps: ParsableCommand {
 
     @OptionGroup var figures: FigureOptions
 
+    @OptionGroup var scaleOptions: ScaleOptions
+
     @Option(name: .long, help: "Output folder.")
     var out = "attention"
 
@@ -47,7 +49,7 @@ struct AttentionMaps: ParsableCommand {
                     + String(format: "with %.1f %% of the patch mass", top.share * 100))
             }
         }
-        let mode = figures.scale ?? .perMap
+        let mode = scaleOptions.scale ?? .perMap
         let shared = valueRange(collected.lazy.flatMap { $0.maps.joined() })
         var failures = summary.failures
         for entry in collected {

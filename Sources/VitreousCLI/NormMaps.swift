@@ -27,6 +27,8 @@ struct NormMaps: ParsableCommand {
 
     @OptionGroup var figures: FigureOptions
 
+    @OptionGroup var scaleOptions: ScaleOptions
+
     @Option(name: .long, help: "Output folder.")
     var out = "norms"
 
@@ -56,7 +58,7 @@ struct NormMaps: ParsableCommand {
             }
         }
         let table = try NormSummary(layers: selected, images: collected.map(\.norms))
-        let mode = figures.scale ?? .shared
+        let mode = scaleOptions.scale ?? .shared
         let what = "\(counted(selected.count, "layer")) × \(counted(collected.count, "image"))"
         if paths.count == 1 || perImage {
             for entry in collected {
