@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import VitreousModel
+import VitreousTensor
 @testable import VitreousRepair
 
 /// Ground truth from NumPy (Scripts/make-pca-fixture.py): 157 vectors of 23 dimensions.
