@@ -120,7 +120,9 @@ struct NormSummary: Codable {
         self.layers = try layers.enumerated().map { index, layer in
             let all = images.flatMap { $0[index] }.sorted()
             let flagged = try images.reduce(0) { $0 + (try detector.detect(norms: $1[index]).flagged.count) }
-            return Layer(layer: layer, median: all.isEmpty ? 0 : all[all.count / 2], max: all.last ?? 0,
+            // The package's one median (the mean of the middle two on even counts), as the detector reports use.
+            return Layer(layer: layer, median: all.isEmpty ? 0 : Float(VitreousTensor.median(all.map(Double.init))),
+                         max: all.last ?? 0,
                          min: all.first ?? 0, flaggedShare: Float(flagged) / Float(Swift.max(all.count, 1)),
                          flaggedPatches: flagged, patches: all.count)
         }
