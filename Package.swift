@@ -8,6 +8,7 @@ let package = Package(
         .library(name: "VitreousImage", targets: ["VitreousImage"]),
         .library(name: "VitreousModel", targets: ["VitreousModel"]),
         .library(name: "VitreousRepair", targets: ["VitreousRepair"]),
+        .library(name: "VitreousFigure", targets: ["VitreousFigure"]),
         // Synthetic models with planted artifacts and the demo image: what `vitreous demo`, the C API's demo
         // model and the tests run on.
         .library(name: "VitreousDemo", targets: ["VitreousDemo"]),
@@ -34,6 +35,8 @@ let package = Package(
         .systemLibrary(name: "CPNG", path: "Sources/CPNG"),
         .systemLibrary(name: "CTurboJPEG", path: "Sources/CTurboJPEG"),
         .systemLibrary(name: "CWebP", path: "Sources/CWebP"),
+        .systemLibrary(name: "CCairo", path: "Sources/CCairo"),
+        .systemLibrary(name: "CLAPACK", path: "Sources/CLAPACK"),
         // include/vitreous.h as a module: the C API's tests call it through the header.
         .systemLibrary(name: "CVitreous", path: "include"),
 
@@ -50,8 +53,10 @@ let package = Package(
         .target(name: "VitreousImage", dependencies: ["VitreousTensor", "CPNG", "CTurboJPEG", "CWebP"]),
         .target(name: "VitreousModel", dependencies: ["VitreousTensor"]),
         .target(name: "VitreousRepair", dependencies: [
-            "VitreousTensor", "VitreousModel", "CBLAS", .product(name: "Crypto", package: "swift-crypto"),
+            "VitreousTensor", "VitreousModel", "CBLAS", "CLAPACK", .product(name: "Crypto", package: "swift-crypto"),
         ]),
+        // Labelled figures (colour bars, titles, captions, line plots) drawn with cairo, as PNG, PDF or SVG.
+        .target(name: "VitreousFigure", dependencies: ["VitreousImage", "CCairo"]),
         .target(name: "VitreousDemo", dependencies: ["VitreousModel", "VitreousImage"]),
         .target(name: "VitreousTesting", dependencies: ["VitreousTensor", "VitreousModel"]),
         .target(name: "VitreousC", dependencies: ["VitreousTensor", "VitreousModel", "VitreousImage", "VitreousRepair",
@@ -59,7 +64,7 @@ let package = Package(
         .target(
             name: "VitreousCLI",
             dependencies: [
-                "VitreousModel", "VitreousImage", "VitreousRepair", "VitreousDemo",
+                "VitreousModel", "VitreousImage", "VitreousRepair", "VitreousFigure", "VitreousDemo",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -81,13 +86,15 @@ let package = Package(
                     dependencies: ["VitreousImage", "VitreousModel", .product(name: "Crypto", package: "swift-crypto")],
                     exclude: ["Fixtures"]),
         .testTarget(name: "VitreousRepairTests",
-                    dependencies: ["VitreousRepair", "VitreousModel", "VitreousDemo", "VitreousTesting"]),
+                    dependencies: ["VitreousRepair", "VitreousModel", "VitreousDemo", "VitreousTesting"],
+                    exclude: ["Fixtures"]),
+        .testTarget(name: "VitreousFigureTests", dependencies: ["VitreousFigure", "VitreousImage"]),
         // Imports CVitreous (the header) and links VitreousC (the functions it declares) without importing it.
         .testTarget(name: "VitreousCTests", dependencies: ["CVitreous", "VitreousC", "VitreousTensor", "VitreousModel",
                                                            "VitreousImage", "VitreousRepair", "VitreousDemo"]),
         // Runs the built `vitreous` executable; depending on it makes SwiftPM build it first.
         .testTarget(name: "VitreousCLITests",
-                    dependencies: ["vitreous", "VitreousModel", "VitreousImage", "VitreousTensor"]),
+                    dependencies: ["vitreous", "VitreousModel", "VitreousImage", "VitreousTensor", "VitreousFigure"]),
         .testTarget(
             name: "VitreousModelTests",
             dependencies: ["VitreousModel", "VitreousDemo", "VitreousTesting"],

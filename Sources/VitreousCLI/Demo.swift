@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import VitreousDemo
+import VitreousFigure
 import VitreousImage
 import VitreousModel
 import VitreousRepair
@@ -61,17 +62,27 @@ struct Demo: ParsableCommand {
 
         // 4. Token-norm maps per layer and the CLS attention.
         guard let norms = output.tokenNorms, let attention = output.clsAttention else { return }
-        var maxima: [String] = []
-        for layer in norms.indices {
-            let values = try patchNorms(norms[layer], item: 0, output: output)
-            try normMap(values, output: output, patch: 14).write(folder, "norms.layer-\(layer).png")
-            maxima.append(String(format: "%.0f", values.max() ?? 0))
+        let layerNorms = try norms.indices.map { try patchNorms(norms[$0], item: 0, output: output) }
+        let shared = valueRange(layerNorms.joined())
+        for (layer, values) in layerNorms.enumerated() {
+            try normFigure(values, output: output, patch: 14, range: shared, image: "image.png", layer: layer,
+                           note: scaleNote(.shared, range: shared, over: "\(norms.count) layers"))
+                .write(to: folder.appendingPathComponent("norms.layer-\(layer).png").path)
         }
+        let maxima = layerNorms.map { String(format: "%.0f", $0.max() ?? 0) }
         step.done("token-norm maps, max patch norm per layer: \(maxima.joined(separator: ", "))",
                   folder.appendingPathComponent("norms.layer-*.png").path)
         let grid = try AttentionGrid(attention, output: output)
-        try grid.overlay(item: 0, head: 0, on: image, opacity: 0.7).write(folder, "attention.head-0.png")
-        try grid.overlay(item: 0, head: nil, on: image, opacity: 0.7).write(folder, "attention.mean.png")
+        let whole = ImageRect(x: 0, y: 0, width: Double(image.width), height: Double(image.height))
+        for head in [0, nil] as [Int?] {
+            let map = grid.patchMap(item: 0, head: head)
+            let range = valueRange(map)
+            try attentionFigure(map, grid: grid.grid, original: image, region: whole, policy: .exact(width: 224, height: 224),
+                                range: range,
+                                title: "image.png — CLS attention, \(head.map { "head \($0)" } ?? "mean of \(grid.heads) heads"), last block",
+                                note: scaleNote(.perMap, range: range, over: ""), opacity: 0.7)
+                .write(to: folder.appendingPathComponent("attention.\(head.map { "head-\($0)" } ?? "mean").png").path)
+        }
         let peak = grid.peak(item: 0)
         step.done(String(format: "CLS attention, head 0 and mean over heads (mean peaks at row %d, column %d)",
                          peak.row, peak.column), folder.appendingPathComponent("attention.*.png").path)
@@ -96,7 +107,7 @@ struct Demo: ParsableCommand {
         step.done("register neuron found on 4 other images: \(best.joined(separator: ", "))", neuronsURL.path)
         let (record, panel) = try ImageRepairer(encoder: encoder, method: .ttr, detector: .default, registers: registers)
             .repair(image, name: imageURL.path)
-        try panel.write(folder, "repair.png")
+        try panel.write(to: folder.appendingPathComponent("repair.png").path)
         step.done(String(format: "test-time register: last block's max patch norm %.0f → %.0f, CLS attention on artifacts %.3f → %.3f",
                          record.layers.last?.maxNorm ?? 0, record.layersAfter?.last?.maxNorm ?? 0,
                          record.metrics.before.attentionMean?.artifactMass ?? 0,

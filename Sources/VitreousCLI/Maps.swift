@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import VitreousFigure
 import VitreousImage
 import VitreousModel
 import VitreousTensor
@@ -10,13 +11,18 @@ struct AttentionMaps: ParsableCommand {
         abstract: "Draw the last block's CLS attention over the patches, per head and averaged, on each image.",
         discussion: """
             Writes IMAGE.attention.head-H.png for each head and IMAGE.attention.mean.png: viridis heatmaps \
-            (yellow = most attention) blended over the resized input. High-norm artifact tokens show up as \
+            (yellow = most attention) blended over the original image at its own resolution, with a colour \
+            bar, a title and, when --size crops, the crop box drawn. High-norm artifact tokens show up as \
             isolated hot cells, usually on background.
             """)
 
     @OptionGroup var inputs: InputOptions
 
     @OptionGroup var modelOptions: ModelOptions
+
+    @OptionGroup var figures: FigureOptions
+
+    @OptionGroup var scaleOptions: ScaleOptions
 
     @Option(name: .long, help: "Output folder.")
     var out = "attention"
@@ -28,30 +34,67 @@ struct AttentionMaps: ParsableCommand {
         let found = try inputs.collect()
         let folder = try outputFolder(out)
         let (paths, skipped) = try imagesToRun(found.images, options: inputs) {
-            [folder.appendingPathComponent("\($0.name).attention.mean.png")]
+            [folder.appendingPathComponent("\($0.name).attention.mean.\(figures.figureFormat.fileExtension)")]
         }
         let encoder = try modelOptions.loadEncoder()
         let run = try modelOptions.imageRun(encoder, inputs: inputs, options: EncoderOptions(clsAttention: true))
+        let policy = run.policy
+        // Maps first (small), figures after: a shared scale needs every map's range before the first is drawn.
+        var collected: [(input: InputImage, maps: [[Float]], grid: (height: Int, width: Int))] = []
         var summary = run.run(paths) { images, output in
             guard let attention = output.clsAttention else { return }
             let maps = try AttentionGrid(attention, output: output)
             for (item, image) in images.enumerated() {
-                let name = image.name
-                for head in 0..<maps.heads {
-                    try maps.overlay(item: item, head: head, on: image.image, opacity: opacity)
-                        .write(folder, "\(name).attention.head-\(head).png")
-                }
-                try maps.overlay(item: item, head: nil, on: image.image, opacity: opacity)
-                    .write(folder, "\(name).attention.mean.png")
+                collected.append((InputImage(path: image.path, name: image.name),
+                                  (0..<maps.heads).map { maps.patchMap(item: item, head: $0) }
+                                      + [maps.patchMap(item: item, head: nil)], maps.grid))
                 let top = maps.peak(item: item)
                 if !inputs.json { print("\(image.path): mean CLS attention peaks at patch (row \(top.row), column \(top.column)) "
                     + String(format: "with %.1f %% of the patch mass", top.share * 100)) }
             }
         }
-        (summary.skippedExisting, summary.notImages) = (skipped, found.notImages)
-        try summary.finish(json: inputs.json, text: "wrote attention maps of \(summary.processed) images to \(folder.path)",
+        let mode = scaleOptions.scale ?? .perMap
+        let shared = valueRange(collected.lazy.flatMap { $0.maps.joined() })
+        var failures = summary.failures
+        var drawn = 0
+        for entry in collected {
+            do {
+                let original = try ImageFile.read(entry.input.path, options: inputs.readOptions).image
+                let region = policy.sourceRegion(width: original.width, height: original.height)
+                for (index, map) in entry.maps.enumerated() {
+                    let head = index < entry.maps.count - 1 ? index : nil
+                    let range = mode == .shared ? shared : valueRange(map)
+                    let figure = try attentionFigure(
+                        map, grid: entry.grid, original: original, region: region, policy: policy, range: range,
+                        title: "\((entry.input.path as NSString).lastPathComponent) — CLS attention, "
+                            + "\(head.map { "head \($0)" } ?? "mean of \(entry.maps.count - 1) heads"), last block",
+                        note: scaleNote(mode, range: range, over: "\(entry.maps.count) maps × \(counted(collected.count, "image"))"),
+                        opacity: opacity)
+                    try figures.write(figure, folder, "\(entry.input.name).attention.\(head.map { "head-\($0)" } ?? "mean")")
+                }
+                drawn += 1
+            } catch {
+                failures.append(ImageRun.Failure(path: entry.input.path, error: error))
+            }
+        }
+        summary = ImageRun.Summary(processed: drawn, failures: failures, seconds: summary.seconds,
+                                   skippedExisting: skipped, notImages: found.notImages)
+        try summary.finish(json: inputs.json, text: "wrote attention maps of \(drawn) images to \(folder.path)",
                            fields: ["command": "attention", "out": folder.path])
     }
+}
+
+/// A CLS attention map blended over the original image (at its resolution, the crop outlined) as a labelled figure.
+func attentionFigure(_ map: [Float], grid: (height: Int, width: Int), original: Image, region: ImageRect,
+                     policy: ResizePolicy, range: ClosedRange<Float>, title: String, note: String,
+                     opacity: Float) throws -> Figure {
+    let heat = try ColorMap.viridis.image(map, width: grid.width, height: grid.height, range: range)
+    return Figure(title: title,
+                  panels: [FigurePanel(image: try ColorMap.overlay(heat, on: original, region: region, opacity: opacity),
+                                       caption: originalCaption(original, region: region, policy: policy),
+                                       box: cropBox(region, of: original))],
+                  colorBars: [ColorBar(range: range, label: "CLS attention weight (softmax share)")],
+                  notes: [note], panelSize: 480)
 }
 
 /// The CLS attention of a batch read back once, restricted to the patch tokens.
@@ -82,67 +125,12 @@ struct AttentionGrid {
         return map
     }
 
-    func overlay(item: Int, head: Int?, on image: Image, opacity: Float) throws -> Image {
-        let heat = try ColorMap.viridis.image(patchMap(item: item, head: head), width: grid.width, height: grid.height)
-        return try ColorMap.overlay(heat, on: image, opacity: opacity)
-    }
-
     /// The patch with the most mean attention, and its share of the attention the patches get.
     func peak(item: Int) -> (row: Int, column: Int, share: Float) {
         let map = patchMap(item: item, head: nil)
         let total = map.reduce(0, +)
         let best = map.indices.max { map[$0] < map[$1] } ?? 0
         return (best / grid.width, best % grid.width, total > 0 ? map[best] / total : 0)
-    }
-}
-
-struct NormMaps: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "norms",
-        abstract: "Map the token norms of every layer and print a histogram: artifact tokens stand out here.",
-        discussion: """
-            Writes IMAGE.norms.layer-L.png for each chosen layer (layer 0 = embeddings, layer L = output of the L-th block): \
-            each patch's L2 norm as a viridis cell, scaled per layer. Prints a text histogram of the last chosen \
-            layer's patch norms; a separate cluster far to the right is the artifact signature.
-            """)
-
-    @OptionGroup var inputs: InputOptions
-
-    @OptionGroup var modelOptions: ModelOptions
-
-    @Option(name: .long, help: "Output folder.")
-    var out = "norms"
-
-    @Option(name: .long, help: ArgumentHelp("Layers to map: comma-separated indices or all.", valueName: "layers"))
-    var layers = "all"
-
-    func run() throws {
-        let found = try inputs.collect()
-        let folder = try outputFolder(out)
-        let encoder = try modelOptions.loadEncoder()
-        let selected = try layerSelection(layers, depth: encoder.config.depth)
-        let (paths, skipped) = try imagesToRun(found.images, options: inputs) { image in
-            selected.map { folder.appendingPathComponent("\(image.name).norms.layer-\($0).png") }
-        }
-        let run = try modelOptions.imageRun(encoder, inputs: inputs, options: EncoderOptions(tokenNorms: true))
-        var summary = run.run(paths) { images, output in
-            guard let norms = output.tokenNorms else { return }
-            for (item, image) in images.enumerated() {
-                var last: [Float] = []
-                for layer in selected {
-                    last = try patchNorms(norms[layer], item: item, output: output)
-                    try normMap(last, output: output, patch: encoder.config.patchSize)
-                        .write(folder, "\(image.name).norms.layer-\(layer).png")
-                }
-                if !inputs.json {
-                    print("\(image.path), layer \(selected.last ?? 0):")
-                    print(histogram(last))
-                }
-            }
-        }
-        (summary.skippedExisting, summary.notImages) = (skipped, found.notImages)
-        try summary.finish(json: inputs.json, text: "wrote norm maps of \(summary.processed) images to \(folder.path)",
-                           fields: ["command": "norms", "out": folder.path])
     }
 }
 
@@ -154,9 +142,10 @@ func patchNorms(_ norms: TokenNorms, item: Int, output: EncoderOutput) throws ->
     return Array(values[start..<(start + count)])
 }
 
-/// A norm grid as an image at input scale, one crisp cell per patch.
-func normMap(_ values: [Float], output: EncoderOutput, patch: Int) throws -> Image {
-    try ColorMap.viridis.image(values, width: output.gridWidth, height: output.gridHeight).upscaled(by: patch)
+/// A norm grid as an image at input scale, one crisp cell per patch, coloured over `range` (default: its own).
+func normMap(_ values: [Float], output: EncoderOutput, patch: Int, range: ClosedRange<Float>? = nil) throws -> Image {
+    try ColorMap.viridis.image(values, width: output.gridWidth, height: output.gridHeight, range: range)
+        .upscaled(by: patch)
 }
 
 /// A text histogram of `values` in `bins` bins, with max, median and their ratio.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import VitreousFigure
 import VitreousImage
 import VitreousModel
 import VitreousRepair
@@ -14,7 +15,7 @@ struct Repair: ParsableCommand {
               inpaint  detect, then replace the flagged output patch tokens by their unflagged neighbours' mean.
               ttr      test-time registers: one extra token takes the register neurons' activations, so the
                        artifacts form there (needs --neurons FILE or --find-neurons FOLDER).
-            Writes IMAGE.repair.png (input | norms before | after | CLS attention before | after), \
+            Writes IMAGE.repair.png (input | norms before | after | CLS attention before | after, each panel captioned, with a colour bar per quantity), \
             repair-report.json (per-layer detection and before/after metrics per image) and prints a summary; \
             --report also writes it to repair-report.txt. --find-neurons writes neurons.json for reuse.
             """)
@@ -23,6 +24,7 @@ struct Repair: ParsableCommand {
 
     @OptionGroup var inputs: InputOptions
     @OptionGroup var modelOptions: ModelOptions
+    @OptionGroup var figures: FigureOptions
 
     @Option(name: .long, help: "detect, inpaint or ttr.")
     var method: Method = .detect
@@ -106,7 +108,7 @@ struct Repair: ParsableCommand {
             do {
                 let image = try run.prepare(input)
                 let (record, panel) = try repairer.repair(image, name: input.path)
-                try panel.write(folder, "\(input.name).repair.png")
+                try figures.write(panel, folder, "\(input.name).repair")
                 records.append(record)
             } catch {
                 failures.append(ImageRun.Failure(path: input.path, error: error))

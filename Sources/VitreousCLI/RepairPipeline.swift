@@ -1,4 +1,5 @@
 import Foundation
+import VitreousFigure
 import VitreousImage
 import VitreousModel
 import VitreousRepair
@@ -97,7 +98,7 @@ struct ImageRepairer {
         }
     }
 
-    func repair(_ image: Image, name: String) throws -> (Record, Image) {
+    func repair(_ image: Image, name: String) throws -> (Record, Figure) {
         let input = try Preprocessor(resize: .exact(width: image.width, height: image.height)).tensor([image],
                                                                                                     on: encoder.device)
         let options = EncoderOptions(hiddenStates: directions != nil, tokenNorms: true, clsAttention: true)
@@ -189,8 +190,21 @@ struct ImageRepairer {
             try ColorMap.overlay(try ColorMap.viridis.image(values, width: grid.width, height: grid.height,
                                                             range: attentionRange), on: image, opacity: 0.7)
         }
-        let panel = try Image.sideBySide([image, try normPanel(normMaps.0), try normPanel(normMaps.1),
-                                          try attentionPanel(attentionMaps.0), try attentionPanel(attentionMaps.1)])
+        let methodName = ["detect": "detection + attention cleanup", "inpaint": "inpainting",
+                          "ttr": "test-time registers"][method.rawValue] ?? method.rawValue
+        let normWhat = method == .inpaint ? "output" : "last block's"
+        let panel = Figure(
+            title: "\((name as NSString).lastPathComponent) — artifact repair: \(methodName)",
+            panels: [FigurePanel(image: image, caption: "input \(image.width)×\(image.height)"),
+                     FigurePanel(image: try normPanel(normMaps.0), caption: "\(normWhat) norms before", smooth: false),
+                     FigurePanel(image: try normPanel(normMaps.1), caption: "\(normWhat) norms after", smooth: false),
+                     FigurePanel(image: try attentionPanel(attentionMaps.0), caption: "CLS attention before"),
+                     FigurePanel(image: try attentionPanel(attentionMaps.1), caption: "CLS attention after")],
+            colorBars: [ColorBar(range: normRange, label: "patch-token L2 norm"),
+                        ColorBar(range: attentionRange, label: "CLS attention, mean of \(heads) heads")],
+            notes: ["before and after share each colour scale; \(flagged.count) patches flagged",
+                    "norm panels: patch cells of the \(grid.height)×\(grid.width) grid; attention blended over the input"],
+            panelSize: 224)
         return (record, panel)
     }
 }

@@ -74,8 +74,9 @@ struct CLITests {
             let features = try SafetensorsFile(out.appendingPathComponent("features.safetensors"))
             #expect(try features.info("patches").shape == [16, 16, 64])
             for name in ["norms.layer-0.png", "norms.layer-6.png", "attention.head-0.png", "attention.mean.png"] {
-                #expect(try PNG.read(out.appendingPathComponent(name).path).width == 224, "\(name)")
+                try expectFigure(out.appendingPathComponent(name).path, minimumWidth: 320)
             }
+            try expectFigure(out.appendingPathComponent("repair.png").path, minimumWidth: 5 * 224)
         }
     }
 
@@ -115,11 +116,12 @@ struct CLITests {
             let image = try cli.writeImage("cat.png")
             let attention = try cli.run("attention", image, "--model", model, "--size", "42", "--out", "maps")
             #expect(attention.status == 0, "\(attention.stderr)")
-            #expect(try PNG.read(cli.folder.appendingPathComponent("maps/cat.attention.mean.png").path).width == 42)
+            // The overlay is drawn on the 60×48 original, not the 42×42 crop: the figure is wider than either.
+            try expectFigure(cli.folder.appendingPathComponent("maps/cat.attention.mean.png").path, minimumWidth: 480)
             let norms = try cli.run("norms", image, "--model", model, "--size", "42", "--out", "norms")
             #expect(norms.status == 0, "\(norms.stderr)")
             #expect(norms.stdout.contains("max/median"))
-            #expect(FileManager.default.fileExists(atPath: cli.folder.appendingPathComponent("norms/cat.norms.layer-2.png").path))
+            try expectFigure(cli.folder.appendingPathComponent("norms/cat.norms.layer-2.png").path, minimumWidth: 320)
         }
     }
 
@@ -140,7 +142,7 @@ struct CLITests {
             let after = try #require((records.first?["layersAfter"] as? [[String: Any]])?.last?["maxNorm"] as? Double)
             #expect(before > 200 && after < 50, "\(before) → \(after)")
             #expect(FileManager.default.fileExists(atPath: cli.folder.appendingPathComponent("ttr/repair-report.txt").path))
-            #expect(try PNG.read(cli.folder.appendingPathComponent("ttr/image.repair.png").path).height == 224)
+            try expectFigure(cli.folder.appendingPathComponent("ttr/image.repair.png").path, minimumWidth: 5 * 224)
 
             let inpaint = try cli.run("repair", "demo/image.png", "--model", "demo/model.safetensors", "--size",
                                       "224x224", "--method", "inpaint", "--out", "inpaint")

@@ -72,3 +72,51 @@ struct TransformTests {
         #expect(blended.pixels.allSatisfy { abs($0 - 0.25) < 1e-6 })
     }
 }
+
+@Suite("source regions: where the encoder's input lies in the original image")
+struct ImageRectTests {
+    @Test("centre crop of 640×480 at 224: resize to 341×256, crop at (58, 16), mapped back to the original's pixels")
+    func centerCrop() {
+        let region = ResizePolicy.centerCrop(size: 224).sourceRegion(width: 640, height: 480)
+        let sx = 640.0 / 341, sy = 480.0 / 256
+        #expect(abs(region.x - 58 * sx) < 1e-9 && abs(region.y - 16 * sy) < 1e-9)
+        #expect(abs(region.width - 224 * sx) < 1e-9 && abs(region.height - 224 * sy) < 1e-9)
+        #expect(!region.coversWhole(width: 640, height: 480))
+        // Portrait: the crop is taken from the middle rows.
+        let portrait = ResizePolicy.centerCrop(size: 224).sourceRegion(width: 300, height: 500)
+        #expect(portrait.x == 16 * 300.0 / 256 && abs(portrait.y - 101 * 500.0 / 426) < 1e-9)
+    }
+
+    @Test("the region is what the crop holds: cropping the resized image there gives the policy's output")
+    func matchesApply() throws {
+        let original = try Image(width: 97, height: 61, channels: 3,
+                                 pixels: (0..<(97 * 61 * 3)).map { Float(($0 * 37) % 101) / 100 })
+        let policy = ResizePolicy.centerCrop(size: 42)
+        let region = policy.sourceRegion(width: 97, height: 61)
+        let resized = try original.resized(shorterSide: 42 * 256 / 224)
+        let left = Int((region.x * Double(resized.width) / 97).rounded())
+        let top = Int((region.y * Double(resized.height) / 61).rounded())
+        #expect(try resized.cropped(x: left, y: top, width: 42, height: 42) == policy.apply(to: original))
+    }
+
+    @Test("resizing policies keep the whole image")
+    func whole() {
+        for policy in [ResizePolicy.exact(width: 28, height: 28), .nearestMultiple(of: 14)] {
+            #expect(policy.sourceRegion(width: 50, height: 30).coversWhole(width: 50, height: 30))
+        }
+    }
+
+    @Test("an overlay on a region: blended inside, the original faded outside, at the original's size")
+    func overlay() throws {
+        let base = try Image.filled(width: 40, height: 20, color: [0, 0, 0])
+        let heat = try Image.filled(width: 2, height: 2, color: [1, 0, 0])
+        let region = ImageRect(x: 10, y: 0, width: 20, height: 20)
+        let out = try ColorMap.overlay(heat, on: base, region: region, opacity: 0.5)
+        #expect(out.width == 40 && out.height == 20)
+        #expect(abs(out[15, 10, 0] - 0.5) < 1e-6 && out[15, 10, 1] == 0)
+        #expect(abs(out[2, 10, 0] - 0.55) < 1e-6 && abs(out[2, 10, 1] - 0.55) < 1e-6)
+        #expect(throws: ImageError.self) {
+            try ColorMap.overlay(heat, on: base, region: ImageRect(x: 50, y: 0, width: 5, height: 5))
+        }
+    }
+}
