@@ -80,7 +80,7 @@ func cropBox(_ region: ImageRect, of image: Image) -> ImageRect? {
 /// A panel caption for an overlay on the original image: its size and the crop, when there is one.
 func originalCaption(_ image: Image, region: ImageRect, policy: ResizePolicy) -> String {
     var caption = "original \(image.width)×\(image.height)"
-    if case .centerCrop(let size) = policy, !region.coversWhole(width: image.width, height: image.height) {
+    if case .centerCrop(let size, _) = policy, !region.coversWhole(width: image.width, height: image.height) {
         caption += String(format: ", red box: the %d×%d crop the model saw", size, size)
     }
     return caption

@@ -19,18 +19,18 @@ public struct ImageRect: Sendable, Equatable {
 }
 
 extension ResizePolicy {
-    /// The part of a `width × height` original that ``apply(to:)`` keeps: for ``centerCrop(size:)`` the central
-    /// square its crop takes (the same rounding as ``Image/resized(shorterSide:)`` and
-    /// ``Image/centerCropped(width:height:)``), otherwise the whole image.
+    /// The part of a `width × height` original that ``apply(to:)`` keeps: for ``centerCrop(size:rounding:)`` the
+    /// central square its crop takes (the same output-size rule as ``RGB8Image/resized(shorterSide:filter:)`` and
+    /// the same offset rounding as ``RGB8Image/centerCropped(width:height:rounding:)``), otherwise the whole image.
     public func sourceRegion(width: Int, height: Int) -> ImageRect {
-        guard case .centerCrop(let size) = self, width > 0, height > 0 else {
+        guard case .centerCrop(let size, let rounding) = self, size > 0, width > 0, height > 0 else {
             return ImageRect(x: 0, y: 0, width: Double(width), height: Double(height))
         }
         let shorter = size * 256 / 224
-        let resizedWidth = width <= height ? shorter : max(1, shorter * width / height)
-        let resizedHeight = width <= height ? max(1, shorter * height / width) : shorter
-        let left = (Double(resizedWidth - size) / 2).rounded(.toNearestOrEven)
-        let top = (Double(resizedHeight - size) / 2).rounded(.toNearestOrEven)
+        let (short, long) = width <= height ? (width, height) : (height, width)
+        let newLong = max(1, Int(Double(shorter * long) / Double(short)))
+        let (resizedWidth, resizedHeight) = width <= height ? (shorter, newLong) : (newLong, shorter)
+        let left = Double(rounding.offset(resizedWidth - size)), top = Double(rounding.offset(resizedHeight - size))
         let sx = Double(width) / Double(resizedWidth), sy = Double(height) / Double(resizedHeight)
         return ImageRect(x: left * sx, y: top * sy, width: Double(size) * sx, height: Double(size) * sy)
     }

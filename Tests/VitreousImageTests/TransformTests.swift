@@ -89,8 +89,7 @@ struct ImageRectTests {
 
     @Test("the region is what the crop holds: cropping the resized image there gives the policy's output")
     func matchesApply() throws {
-        let original = try Image(width: 97, height: 61, channels: 3,
-                                 pixels: (0..<(97 * 61 * 3)).map { Float(($0 * 37) % 101) / 100 })
+        let original = try RGB8Image(width: 97, height: 61, bytes: (0..<(97 * 61 * 3)).map { UInt8(($0 * 37) % 251) })
         let policy = ResizePolicy.centerCrop(size: 42)
         let region = policy.sourceRegion(width: 97, height: 61)
         let resized = try original.resized(shorterSide: 42 * 256 / 224)
