@@ -66,7 +66,8 @@ struct Demo: ParsableCommand {
         let shared = valueRange(layerNorms.joined())
         for (layer, values) in layerNorms.enumerated() {
             try normFigure(values, output: output, patch: 14, range: shared, image: "image.png", layer: layer,
-                           note: scaleNote(.shared, range: shared, over: "\(norms.count) layers"))
+                           note: scaleNote(.shared, range: shared,
+                                           over: "\(counted(norms.count, "layer")) × \(counted(1, "image"))"))
                 .write(to: folder.appendingPathComponent("norms.layer-\(layer).png").path)
         }
         let maxima = layerNorms.map { String(format: "%.0f", $0.max() ?? 0) }

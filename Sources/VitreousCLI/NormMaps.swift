@@ -50,6 +50,13 @@ struct NormMaps: ParsableCommand {
                 folder.appendingPathComponent("\(image.name).norms.layer-\($0).\(figures.figureFormat.fileExtension)")
             } : []
         }
+        // The summary covers the whole run: an old one is replaced only when asked (--skip-existing too, since
+        // the images it skips were counted in the old one, not the new).
+        let summaryFiles = ["summary.csv", "summary.\(figures.figureFormat.fileExtension)"].map(folder.appendingPathComponent)
+        if !inputs.overwrite && !inputs.skipExisting,
+           let existing = summaryFiles.first(where: { FileManager.default.fileExists(atPath: $0.path) }) {
+            throw CLIError("\(existing.path) exists; use --overwrite to replace it")
+        }
         let run = try modelOptions.imageRun(encoder, inputs: inputs, options: EncoderOptions(tokenNorms: true))
         var collected: [(input: PreparedImage, norms: [[Float]], output: EncoderOutput)] = []
         var summary = run.run(paths) { images, output in
