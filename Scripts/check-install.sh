@@ -49,11 +49,11 @@ let weights = try ViTParameters.random(config: config, seed: 0).tensors(on: .cpu
 print("Swift program: a random model with D \(weights.config.hiddenSize) on \(weights.device)")
 SWIFT
 modules=()
-for module in COpenCL CCLBlast CBLAS CPNG CTurboJPEG CWebP CCairo CLAPACK; do modules+=(-I "$prefix/include/vitreous/$module"); done
+for module in COpenCL CCLBlast CBLAS CPNG CTurboJPEG CWebP CCairo CLAPACK CVitreousCPU; do modules+=(-I "$prefix/include/vitreous/$module"); done
 # shellcheck disable=SC2046
 swiftc "$work/swift/main.swift" -o "$work/swift/program" -I "$prefix/lib/swift/vitreous" \
     -I "$prefix/lib/swift_static/linux" "${modules[@]}" $(pkg-config --cflags-only-I openblas) \
-    -L "$prefix/lib" -lVitreousModel -lVitreousTensor -lLogging $(pkg-config --libs OpenCL clblast openblas)
+    -L "$prefix/lib" -lVitreousModel -lVitreousTensor -lCVitreousCPU -lLogging $(pkg-config --libs OpenCL clblast openblas)
 "$work/swift/program"
 
 # The installed header in C++.
