@@ -40,6 +40,12 @@ public enum ImageFile {
     /// Reads and decodes the file at `path`.
     public static func read(_ path: String, options: ImageReadOptions = ImageReadOptions()) throws -> RGB8Image {
         guard FileManager.default.fileExists(atPath: path) else { throw ImageError.fileNotFound(path) }
+        // An empty regular file is refused before reading: Foundation reads a zero-sized file in chunks (it may
+        // be a /proc-like file) and leaks the first chunk's buffer when nothing comes back.
+        if let attributes = try? FileManager.default.attributesOfItem(atPath: path),
+           attributes[.type] as? FileAttributeType == .typeRegular, (attributes[.size] as? NSNumber)?.intValue == 0 {
+            throw ImageError.unknownFormat(path: path, reason: "the file is empty")
+        }
         let data: Data
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: path))
