@@ -8,6 +8,12 @@ let package = Package(
         .library(name: "VitreousImage", targets: ["VitreousImage"]),
         .library(name: "VitreousModel", targets: ["VitreousModel"]),
         .library(name: "VitreousRepair", targets: ["VitreousRepair"]),
+        // Synthetic models with planted artifacts and the demo image: what `vitreous demo`, the C API's demo
+        // model and the tests run on.
+        .library(name: "VitreousDemo", targets: ["VitreousDemo"]),
+        // The float64 reference ops and encoder, NaN poisoning and seeded inputs: for the tests and
+        // `vitreous-bench --verify`; no shipped library depends on it.
+        .library(name: "VitreousTesting", targets: ["VitreousTesting"]),
         // The C API (include/vitreous.h). CMake builds it as the shared libvitreous.so for C and C++ programs.
         .library(name: "VitreousC", targets: ["VitreousC"]),
         // The `vitreous` commands as a library, for the fuzz harness in Fuzz/ (the executable only runs them).
@@ -18,6 +24,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // C libraries from Debian's packages (see Scripts/install-deps.sh).
@@ -39,12 +46,17 @@ let package = Package(
         ),
         .target(name: "VitreousImage", dependencies: ["VitreousTensor", "CPNG", "CTurboJPEG", "CWebP"]),
         .target(name: "VitreousModel", dependencies: ["VitreousTensor"]),
-        .target(name: "VitreousRepair", dependencies: ["VitreousTensor", "VitreousModel", "CBLAS"]),
-        .target(name: "VitreousC", dependencies: ["VitreousTensor", "VitreousModel", "VitreousImage", "VitreousRepair"]),
+        .target(name: "VitreousRepair", dependencies: [
+            "VitreousTensor", "VitreousModel", "CBLAS", .product(name: "Crypto", package: "swift-crypto"),
+        ]),
+        .target(name: "VitreousDemo", dependencies: ["VitreousModel", "VitreousImage"]),
+        .target(name: "VitreousTesting", dependencies: ["VitreousTensor", "VitreousModel"]),
+        .target(name: "VitreousC", dependencies: ["VitreousTensor", "VitreousModel", "VitreousImage", "VitreousRepair",
+                                                  "VitreousDemo"]),
         .target(
             name: "VitreousCLI",
             dependencies: [
-                "VitreousModel", "VitreousImage", "VitreousRepair",
+                "VitreousModel", "VitreousImage", "VitreousRepair", "VitreousDemo",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -53,7 +65,7 @@ let package = Package(
         .executableTarget(
             name: "vitreous-bench",
             dependencies: [
-                "VitreousTensor", "VitreousModel",
+                "VitreousTensor", "VitreousModel", "VitreousTesting",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -61,19 +73,21 @@ let package = Package(
         .executableTarget(name: "TensorExample", dependencies: ["VitreousTensor"], path: "Examples/TensorExample"),
         .executableTarget(name: "EncoderExample", dependencies: ["VitreousModel", "VitreousImage"],
                           path: "Examples/EncoderExample"),
-        .testTarget(name: "VitreousTensorTests", dependencies: ["VitreousTensor"]),
-        .testTarget(name: "VitreousImageTests", dependencies: ["VitreousImage", "VitreousModel", "VitreousRepair"],
+        .testTarget(name: "VitreousTensorTests", dependencies: ["VitreousTensor", "VitreousTesting"]),
+        .testTarget(name: "VitreousImageTests",
+                    dependencies: ["VitreousImage", "VitreousModel", .product(name: "Crypto", package: "swift-crypto")],
                     exclude: ["Fixtures"]),
-        .testTarget(name: "VitreousRepairTests", dependencies: ["VitreousRepair", "VitreousModel"]),
+        .testTarget(name: "VitreousRepairTests",
+                    dependencies: ["VitreousRepair", "VitreousModel", "VitreousDemo", "VitreousTesting"]),
         // Imports CVitreous (the header) and links VitreousC (the functions it declares) without importing it.
         .testTarget(name: "VitreousCTests", dependencies: ["CVitreous", "VitreousC", "VitreousTensor", "VitreousModel",
-                                                           "VitreousImage", "VitreousRepair"]),
+                                                           "VitreousImage", "VitreousRepair", "VitreousDemo"]),
         // Runs the built `vitreous` executable; depending on it makes SwiftPM build it first.
         .testTarget(name: "VitreousCLITests",
                     dependencies: ["vitreous", "VitreousModel", "VitreousImage", "VitreousTensor"]),
         .testTarget(
             name: "VitreousModelTests",
-            dependencies: ["VitreousModel"],
+            dependencies: ["VitreousModel", "VitreousDemo", "VitreousTesting"],
             // Read through #filePath, not as SwiftPM resources (Bundle.module breaks once .build moves).
             exclude: ["Fixtures"]
         ),

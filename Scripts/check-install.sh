@@ -44,8 +44,9 @@ mkdir -p "$work/swift"
 cat > "$work/swift/main.swift" <<'SWIFT'
 import VitreousModel
 import VitreousTensor
-let weights = try PlantedArtifacts.weights(variant: .planted, seed: 0).tensors(on: .cpu)
-print("Swift program: the demo model has D \(weights.config.hiddenSize) on \(weights.device)")
+let config = ViTConfig(hiddenSize: 64, depth: 2, heads: 4, mlpHiddenSize: 256, positionGrid: 16)
+let weights = try ViTParameters.random(config: config, seed: 0).tensors(on: .cpu)
+print("Swift program: a random model with D \(weights.config.hiddenSize) on \(weights.device)")
 SWIFT
 modules=()
 for module in COpenCL CCLBlast CBLAS CPNG CTurboJPEG CWebP; do modules+=(-I "$prefix/include/vitreous/$module"); done

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The whole test suite from a fresh checkout: installs what is missing, shows the OpenCL devices, runs every
+# The whole test suite from a fresh checkout: installs what is missing, shows the OpenCL devices, builds the
+# design documents with DocC (Scripts/build-docs.sh, warnings are errors), runs every
 # Swift test on every backend present (and again with the GPU launch layout on the OpenCL devices), then builds
 # the same code with CMake + Ninja, runs the same suites and the C example through ctest, runs the CMake-built
 # CLI once, builds the C example against a temporary install (Scripts/check-install.sh), runs each fuzz target
@@ -9,6 +10,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 Scripts/install-deps.sh
 Scripts/check-opencl.sh
+# The design documents (Documentation/Vitreous.docc) build without a warning: seconds, no compilation.
+Scripts/build-docs.sh
 swift build --build-tests
 swift test
 # The GPU launch layout (big work-groups, local-memory reductions, scalar attention) on the OpenCL devices

@@ -1,4 +1,5 @@
 import Foundation
+import VitreousDemo
 import VitreousImage
 import VitreousModel
 import VitreousTensor
@@ -155,10 +156,8 @@ public func vitreous_model_free(_ model: OpaquePointer?) -> Int32 {
 /// The `vitreous demo` image (224×224, four flat patches among textured noise) as the PNG the demo writes
 /// holds it: sRGB bytes.
 func demoImageBytes() throws -> (bytes: [UInt8], width: Int, height: Int) {
-    let side = PlantedArtifacts.imageSize
-    let image = try Preprocessor(resize: .exact(width: side, height: side))
-        .image(normalised: PlantedArtifacts.image(layout: .isolated, seed: 7), width: side, height: side)
-    return (image.eightBitSamples, side, side)
+    let image = try PlantedArtifacts.demoImage()
+    return (image.eightBitSamples, image.width, image.height)
 }
 
 /// `vitreous_status vitreous_demo_image_rgb8(uint8_t *pixels, size_t capacity, int32_t *width, int32_t *height)`.

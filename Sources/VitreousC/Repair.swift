@@ -37,8 +37,7 @@ public func vitreous_detect_artifacts(_ result: OpaquePointer?, _ layer: Int32, 
 }
 
 /// `vitreous_status vitreous_repair_inpaint(const vitreous_result *, float *patches, size_t count,
-/// int32_t *flagged_count)`: as `vitreous repair --method inpaint`, the patches flagged in either of the last
-/// two blocks' outputs are replaced by the mean of their unflagged neighbours.
+/// int32_t *flagged_count)`: as `vitreous repair --method inpaint`, by ``RepairPolicy``.
 @_cdecl("vitreous_repair_inpaint")
 public func vitreous_repair_inpaint(_ result: OpaquePointer?, _ patches: UnsafeMutablePointer<Float>?, _ count: Int,
                                     _ flaggedCount: UnsafeMutablePointer<Int32>?) -> Int32 {
@@ -47,15 +46,16 @@ public func vitreous_repair_inpaint(_ result: OpaquePointer?, _ patches: UnsafeM
         let object = try HandleRegistry.shared.result(result, function)
         let patches = try required(patches, function, "patches")
         try checkCapacity(count, needed: object.patches.count, function, "patches")
-        let last = Int32(object.layerNorms.count - 1)
-        // Layer 0 is the embeddings: the last two blocks exist only when there are three layers or more.
-        let layers = last >= 2 ? [last - 1, last] : [last]
-        var flagged = Set<Int>()
-        for layer in layers { flagged.formUnion(try flaggedPatches(object, layer: layer, function)) }
-        let repaired = try Inpainting.apply(.neighbourMean, tokens: object.patches,
-                                            grid: try PatchGrid(height: object.gridHeight, width: object.gridWidth),
-                                            dimension: object.hiddenSize, flagged: flagged.sorted())
-        try copyOut(repaired.tokens, to: patches, count: count, function, "patches")
+        // Without token norms this is the error detection gives.
+        _ = try layerNorms(object, -1, function)
+        // Layer 0 is the embeddings, layer b + 1 the output of block b.
+        let flagged = try RepairPolicy.patchesToRepair(depth: object.layerNorms.count - 1) { block in
+            try flaggedPatches(object, layer: Int32(block + 1), function)
+        }
+        let repaired = try RepairPolicy.inpaint(object.patches,
+                                                grid: try PatchGrid(height: object.gridHeight, width: object.gridWidth),
+                                                dimension: object.hiddenSize, flagged: flagged)
+        try copyOut(repaired, to: patches, count: count, function, "patches")
         flaggedCount?.pointee = Int32(flagged.count)
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import VitreousDemo
 import VitreousImage
 import VitreousModel
 import VitreousRepair
@@ -38,7 +39,7 @@ struct Demo: ParsableCommand {
 
         // 2. The image: textured noise with flat background patches, in pixel space.
         let imageURL = folder.appendingPathComponent("image.png")
-        try PNG.write(try demoImage(seed: 7), to: imageURL.path)
+        try PNG.write(try demoImage(seed: PlantedArtifacts.demoImageSeed), to: imageURL.path)
         step.done("224×224 test image, flat patches at \(cellList(PlantedArtifacts.Layout.isolated.backgroundCells))",
                   imageURL.path)
 
@@ -137,13 +138,8 @@ struct Demo: ParsableCommand {
             """
     }
 
-    /// Textured noise (the foreground) with flat cells where the layout puts background, in 0…1 pixels:
-    /// the planted model's input image mapped back through the ImageNet normalisation.
-    func demoImage(seed: UInt64) throws -> Image {
-        let side = PlantedArtifacts.imageSize
-        return try Preprocessor(resize: .exact(width: side, height: side))
-            .image(normalised: PlantedArtifacts.image(layout: .isolated, seed: seed), width: side, height: side)
-    }
+    /// The demo image (see ``PlantedArtifacts/demoImage(seed:)``).
+    func demoImage(seed: UInt64) throws -> Image { try PlantedArtifacts.demoImage(seed: seed) }
 
     func cellList(_ cells: [(row: Int, column: Int)]) -> String {
         cells.map { "(\($0.row), \($0.column))" }.joined(separator: " ")

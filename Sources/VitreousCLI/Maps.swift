@@ -172,7 +172,7 @@ func histogram(_ values: [Float], bins: Int = 12, width: Int = 40) -> String {
         let bar = String(repeating: "#", count: count == 0 ? 0 : max(1, width * count / most))
         return String(format: "  %9.2f │%@ %d", from, bar, count)
     }
-    let median = finite[finite.count / 2]
+    let median = Float(VitreousTensor.median(finite.map(Double.init)))
     lines.append(String(format: "  max %.2f, median %.2f, max/median %.1f", high, median, median > 0 ? high / median : 0))
     return lines.joined(separator: "\n")
 }

@@ -14,7 +14,7 @@ struct ImageRepairer {
     /// each block's flagged tokens line up with them.
     var directions: DefectDirections?
 
-    /// One block's defect direction and how the image's tokens align with it (REGISTER_REPAIR.md §3.3).
+    /// One block's defect direction and how the image's tokens align with it (RegisterRepair.md, "Checks").
     struct LayerAlignment: Codable {
         let layer: Int
         let gap: Double
@@ -104,8 +104,9 @@ struct ImageRepairer {
         let before = try Pass(try encoder.encode(input, options: options), testTimeRegisters: 0)
         let reports = try LayerArtifactReport.reports(layerNorms: before.layerNorms, layout: before.layout,
                                                       detector: detector)
-        // Cleanup flags: the last two blocks' outputs together (REGISTER_REPAIR.md §6).
-        let flagged = Array(Set(reports.suffix(2).flatMap { $0.flagged.map(before.layout.grid.index(of:)) })).sorted()
+        let flagged = RepairPolicy.patchesToRepair(depth: reports.count) { block in
+            reports[block].flagged.map(before.layout.grid.index(of:))
+        }
         let grid = before.layout.grid
         let beforeAttention = try before.patchAttention()
         let cleanup = try AttentionCleanup.apply(rows: beforeAttention, heads: before.heads, patchCount: grid.count,
@@ -121,8 +122,8 @@ struct ImageRepairer {
         case .detect:
             break
         case .inpaint:
-            afterPatches = try Inpainting.apply(.neighbourMean, tokens: before.patches, grid: grid,
-                                                dimension: before.dimension, flagged: flagged).tokens
+            afterPatches = try RepairPolicy.inpaint(before.patches, grid: grid, dimension: before.dimension,
+                                                    flagged: flagged)
         case .ttr:
             guard let registers else { throw CLIError("ttr needs register neurons") }
             let after = try Pass(try encoder.encode(input, options: EncoderOptions(

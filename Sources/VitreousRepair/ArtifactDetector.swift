@@ -16,10 +16,10 @@ public struct ArtifactDetection: Codable, Sendable, Equatable {
     }
 }
 
-/// The norm detectors of REGISTER_REPAIR.md §2. All look only at the upper tail: before an artifact forms,
+/// The norm detectors of RegisterRepair.md, "Detection". All look only at the upper tail: before an artifact forms,
 /// flat background patches have *low* norm and must not be flagged.
 public enum ArtifactDetector: Codable, Sendable, Equatable, CustomStringConvertible {
-    /// `n > threshold`: a hand-picked cut (150 for DINOv2 ViT-L block 22 and ViT-g; see §2.1).
+    /// `n > threshold`: a hand-picked cut (150 for DINOv2 ViT-L block 22 and ViT-g; RegisterRepair.md, "Detection").
     case absolute(threshold: Float)
     /// `n > mean + k·std` with the population std. Breaks down once more than `1/(1 + k²)` of the patches are
     /// outliers (k = 3: 10 %, k = 4: 5.9 %), because the outliers inflate the std they are measured against.

@@ -14,7 +14,7 @@ public struct AttentionCleanupResult: Codable, Sendable, Equatable {
     }
 }
 
-/// CLS attention cleanup (REGISTER_REPAIR.md §6): in each head's CLS softmax row over the patches, set the
+/// CLS attention cleanup (RegisterRepair.md, "Output repairs"): in each head's CLS softmax row over the patches, set the
 /// flagged entries to zero and divide the rest by their sum. This equals a softmax with the flagged logits
 /// at −∞, so the stored row is all it needs. Flag with the detector on the input of the last block united
 /// with its output.

@@ -1,6 +1,6 @@
 import Foundation
 
-/// How concentrated one CLS attention row over the patches is (REGISTER_REPAIR.md §7).
+/// How concentrated one CLS attention row over the patches is (RegisterRepair.md, "Metrics").
 public struct AttentionConcentration: Codable, Sendable, Equatable {
     /// Entropy of the row renormalised to `p`, divided by `log N_p`: 1 for uniform, 0 for one patch.
     public var entropy: Float
@@ -50,7 +50,7 @@ public struct AttentionConcentration: Codable, Sendable, Equatable {
     }
 }
 
-/// CLS attention mass on registers, from the raw rows over the whole sequence (REGISTER_REPAIR.md §7).
+/// CLS attention mass on registers, from the raw rows over the whole sequence (RegisterRepair.md, "Metrics").
 public struct RegisterAttention: Codable, Sendable, Equatable {
     /// Per head: mass on the trained registers, and on the test-time registers.
     public var trained: [Float], testTime: [Float]

@@ -1,6 +1,6 @@
 import VitreousModel
 
-/// SINDER's linear model of one transformer block (REGISTER_REPAIR.md §3.1): a single isolated token, so
+/// SINDER's linear model of one transformer block (RegisterRepair.md, "Defect direction from the weights"): a single isolated token, so
 /// attention is the token's own value; each LayerNorm becomes centering plus its per-channel gain (the
 /// division by the token's std is dropped); biases dropped; residual identity kept.
 ///

@@ -1,6 +1,6 @@
 import Foundation
 
-/// The training-free checks of REGISTER_REPAIR.md §3.3: how well one image's tokens at layer `l` line up
+/// The training-free checks of RegisterRepair.md, "Checks": how well one image's tokens at layer `l` line up
 /// with the weight-derived defect direction `u_l`.
 public struct DefectAlignment: Codable, Sendable, Equatable {
     /// `a_l`: mean `|cos(x_t, u_l)|` over flagged patches (nil when none is flagged).

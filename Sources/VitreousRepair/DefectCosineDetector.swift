@@ -1,6 +1,6 @@
 import Foundation
 
-/// The `defectCosine` detector of REGISTER_REPAIR.md §2 item 5: scores each patch by `c_t = |cos(x_t, u)|`,
+/// The `defectCosine` detector of RegisterRepair.md, "Detection": scores each patch by `c_t = |cos(x_t, u)|`,
 /// its alignment with a layer's defect direction `u` (from ``DefectDirection``), and flags the high scores.
 public struct DefectCosineDetector: Codable, Sendable, Equatable, CustomStringConvertible {
     /// How high scores are told from ordinary ones.

@@ -1,4 +1,4 @@
-/// Every §7 metric of one image at one representation (a layer's output, or the final patch tokens),
+/// Every metric of RegisterRepair.md, "Metrics", for one image at one representation (a layer's output, or the final patch tokens),
 /// ready to be written as one JSON object. Parts whose inputs were not given are nil.
 public struct ImageMetrics: Codable, Sendable, Equatable {
     /// Block index the tokens come from (nil for final, normalised outputs).

@@ -1,6 +1,6 @@
 import Foundation
 
-/// Post-hoc repair of flagged output tokens (REGISTER_REPAIR.md §6). Apply to outputs only (final patch
+/// Post-hoc repair of flagged output tokens (RegisterRepair.md, "Output repairs"). Apply to outputs only (final patch
 /// tokens, or a layer kept for visualisation): outliers carry global information the later blocks use, so
 /// never write the result back into a running network.
 public enum InpaintingMethod: Codable, Sendable, Equatable {

@@ -45,7 +45,7 @@ public struct TokenLayout: Codable, Sendable, Hashable {
     public var testTimeRegisterRange: Range<Int> { (firstPatch + grid.count)..<tokenCount }
 }
 
-/// What detection found in one layer of one image (REGISTER_REPAIR.md §2.2), ready to be written as JSON.
+/// What detection found in one layer of one image (RegisterRepair.md, "Detection"), ready to be written as JSON.
 public struct LayerArtifactReport: Codable, Sendable, Equatable {
     /// Block index whose output was examined (0-based).
     public var layer: Int

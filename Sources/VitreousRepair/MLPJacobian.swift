@@ -1,8 +1,9 @@
 import CBLAS
 import Foundation
 import VitreousModel
+import VitreousTensor
 
-/// How the MLP's hidden activation `h(y)` is linearised for inputs `y ~ N(0, I_D)` (REGISTER_REPAIR.md §3.1).
+/// How the MLP's hidden activation `h(y)` is linearised for inputs `y ~ N(0, I_D)` (RegisterRepair.md, "Defect direction from the weights").
 public enum JacobianMethod: Codable, Sendable, Equatable, CustomStringConvertible {
     /// The expected Jacobian `E[∂h/∂y]`, in closed form for GELU and by 64-node Gauss–Hermite quadrature for
     /// SwiGLU. It equals the population least-squares fit (Stein's lemma, since `E[yyᵀ] = I`) and needs no

@@ -1,6 +1,6 @@
 import Foundation
 
-/// Patch-norm statistics of one layer (REGISTER_REPAIR.md §7).
+/// Patch-norm statistics of one layer (RegisterRepair.md, "Metrics").
 public struct NormStatistics: Codable, Sendable, Equatable {
     /// Largest, median and 99th-percentile (linear interpolation) patch norm.
     public var max: Float, median: Float, p99: Float
@@ -53,7 +53,7 @@ public struct Smoothness: Codable, Sendable, Equatable {
     }
 }
 
-/// How much a repair changed what should not change (REGISTER_REPAIR.md §7).
+/// How much a repair changed what should not change (RegisterRepair.md, "Metrics").
 public struct Fidelity: Codable, Sendable, Equatable {
     /// `cos(CLS_before, CLS_after)` (nil when no CLS was given).
     public var clsCosine: Float?

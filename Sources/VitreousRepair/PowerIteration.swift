@@ -1,8 +1,9 @@
 import Foundation
 import VitreousModel
+import VitreousTensor
 
 /// The leading singular pair of a square matrix `G` by power iteration on `M = G·Gᵀ`, and the second
-/// singular value by deflation (REGISTER_REPAIR.md §3.2).
+/// singular value by deflation (RegisterRepair.md, "Defect direction from the weights").
 ///
 /// A plain step `u ← M·u/‖M·u‖` is one matrix-vector product; near-ties (gaps of 1.001 are usual where
 /// nothing is planted) need thousands of them, which for a random ViT-L took 40 s. So after

@@ -2,7 +2,7 @@ import Foundation
 import VitreousModel
 import VitreousTensor
 
-/// Finds register neurons (REGISTER_REPAIR.md §4.3): the MLP units that fire on the artifact patches and
+/// Finds register neurons (RegisterRepair.md, "Finding register neurons"): the MLP units that fire on the artifact patches and
 /// are silent elsewhere, scored over a set of images. Their activations are what test-time registers move.
 public struct RegisterNeuronSearch: Sendable {
     /// Block (0-based) whose output's patch norms decide which patches are artifacts.

@@ -15,7 +15,7 @@ public struct DefectDirectionOptions: Codable, Sendable, Equatable {
     /// Whether to hash the weights for ``DefectDirections/weightsFingerprint`` (a few seconds for ViT-g).
     public var computeFingerprint: Bool
 
-    /// The defaults of REGISTER_REPAIR.md §3.2: analytic J, tolerance 1e-12, 10 000 iterations, gap 1.05.
+    /// The defaults of RegisterRepair.md, "Defect direction from the weights": analytic J, tolerance 1e-12, 10 000 iterations, gap 1.05.
     public init(jacobian: JacobianMethod = .analytic, tolerance: Double = 1e-12, maxIterations: Int = 10_000,
                 minimumGap: Double = 1.05, computeFingerprint: Bool = true) {
         self.jacobian = jacobian
@@ -58,7 +58,7 @@ public struct DefectDirections: Codable, Sendable, Equatable {
     public var cacheKey: String { "\(weightsFingerprint)/\(jacobian)" }
 }
 
-/// Training-free defect directions from the weights alone (SINDER, REGISTER_REPAIR.md §3): the leading left
+/// Training-free defect directions from the weights alone (SINDER, RegisterRepair.md, "Defect direction from the weights"): the leading left
 /// singular vector of the product of the blocks' linear models.
 public enum SingularDefect {
     /// `u_l`, σ1, σ2 and the gap for every block of `weights`. `G_l = E_l·G_{l−1}` is built incrementally in

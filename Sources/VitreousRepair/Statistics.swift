@@ -1,4 +1,5 @@
 import Foundation
+import VitreousTensor
 
 /// The small statistics every detector and metric shares, accumulated in Double so that a 1 369-patch grid
 /// of float norms gives the same answer whatever the summation order would have been in Float.
@@ -16,20 +17,11 @@ enum Stats {
         return (sum / Double(bessel ? n - 1 : n)).squareRoot()
     }
 
-    /// The median (the mean of the two middle values for an even count); 0 for no values.
-    static func median(_ values: [Double]) -> Double { quantile(values, 0.5) }
+    /// The package's one median (VitreousTensor's `median`).
+    static func median(_ values: [Double]) -> Double { VitreousTensor.median(values) }
 
-    /// The `q` quantile with linear interpolation between order statistics (NumPy's default), so p99 of a
-    /// 256-patch grid lies between its 3rd and 2nd largest values rather than jumping between them.
-    static func quantile(_ values: [Double], _ q: Double) -> Double {
-        guard !values.isEmpty else { return 0 }
-        let sorted = values.sorted()
-        let position = q * Double(sorted.count - 1)
-        let lower = Int(position.rounded(.down))
-        let upper = min(lower + 1, sorted.count - 1)
-        let fraction = position - Double(lower)
-        return sorted[lower] + fraction * (sorted[upper] - sorted[lower])
-    }
+    /// The package's one quantile (VitreousTensor's `quantile`).
+    static func quantile(_ values: [Double], _ q: Double) -> Double { VitreousTensor.quantile(values, q) }
 
     /// Dot product of two `dimension`-vectors stored at `a[aStart...]` and `b[bStart...]`.
     @inline(__always)

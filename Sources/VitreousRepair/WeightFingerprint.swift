@@ -1,3 +1,4 @@
+internal import Crypto
 import VitreousModel
 
 /// Fingerprints of model weights, so cached analyses and neuron presets are used only with the exact
@@ -8,16 +9,19 @@ public enum WeightFingerprint {
         var hash = SHA256()
         for array in arrays {
             if 1.littleEndian == 1 {
-                array.withUnsafeBytes { hash.update($0) }
+                array.withUnsafeBytes { hash.update(bufferPointer: $0) }
             } else {
                 let swapped = array.map { $0.bitPattern.littleEndian }
-                swapped.withUnsafeBytes { hash.update($0) }
+                swapped.withUnsafeBytes { hash.update(bufferPointer: $0) }
             }
         }
-        return SHA256.hexString(hash.finalize())
+        return hash.finalize().map { byte in
+            let digits = String(byte, radix: 16)
+            return byte < 16 ? "0" + digits : digits
+        }.joined()
     }
 
-    /// The key of a defect-direction result: per block, in order, everything §3's linear model reads —
+    /// The key of a defect-direction result: per block, in order, everything the linear model of RegisterRepair.md, "Defect direction from the weights", reads —
     /// the V rows of qkv, proj, norm1/norm2 weights, both LayerScales, fc1 weight and bias, fc2 weight.
     /// - Throws: ``RepairError/shapeMismatch(_:)`` when a qkv weight is too short to hold its V rows.
     public static func defectDirection(_ weights: ViTHostWeights) throws -> String {
@@ -33,7 +37,7 @@ public enum WeightFingerprint {
         return sha256(arrays)
     }
 
-    /// The key of a test-time-register neuron preset (REGISTER_REPAIR.md §4.3): the `fc1` (or `w12`) weights
+    /// The key of a test-time-register neuron preset (RegisterRepair.md, "Finding register neurons"): the `fc1` (or `w12`) weights
     /// of `layers` in ascending order.
     /// - Throws: ``RepairError/invalidArgument(_:)`` for a layer the model does not have.
     public static func registerNeurons(_ weights: ViTHostWeights, layers: [Int]) throws -> String {

@@ -1,5 +1,5 @@
-// Fused multi-head attention: the public operations, their validation, and the materialised
-// (GEMM → softmax → GEMM) version kept for comparison.
+// Fused multi-head attention: the public operations and their validation. (The materialised
+// GEMM → softmax → GEMM version it is compared with lives in VitreousTesting.)
 
 /// Which query rows' softmax probabilities an attention call returns alongside its output.
 ///
@@ -27,12 +27,12 @@ public enum AttentionProbabilityRows: Sendable, Equatable {
 public struct AttentionOutput: Sendable {
     /// `[batch, tokens, heads·headDim]`: each token's heads side by side (head-major), the layout the
     /// output projection reads.
-    public let output: Tensor
+    package let output: Tensor
     /// The softmax probabilities of the requested query rows for every head, when asked for:
     /// `[batch, heads, tokens]` for ``AttentionProbabilityRows/cls`` and ``AttentionProbabilityRows/row(_:)``,
     /// `[batch, heads, rows, tokens]` for ``AttentionProbabilityRows/rows(_:)``. Each row sums to 1; masked
     /// keys are exactly 0.
-    public let probabilities: Tensor?
+    package let probabilities: Tensor?
 }
 
 /// Where Q, K and V lie in their tensors and how big the problem is: what a backend's
@@ -40,22 +40,22 @@ public struct AttentionOutput: Sendable {
 ///
 /// Head `h` of token `t` in batch item `b` starts at float `(b·tokens + t)·rowStride + offset + h·headDim`
 /// of its tensor, where `offset` is ``qOffset``, ``kOffset`` or ``vOffset``.
-public struct AttentionGeometry: Sendable, Equatable {
-    public var batch: Int
-    public var tokens: Int
-    public var heads: Int
-    public var headDim: Int
+package struct AttentionGeometry: Sendable, Equatable {
+    package var batch: Int
+    package var tokens: Int
+    package var heads: Int
+    package var headDim: Int
     /// Floats from one token to the next: `3·heads·headDim` in a fused QKV projection, `heads·headDim`
     /// for separate tensors.
-    public var rowStride: Int
-    public var qOffset: Int
-    public var kOffset: Int
-    public var vOffset: Int
+    package var rowStride: Int
+    package var qOffset: Int
+    package var kOffset: Int
+    package var vOffset: Int
     /// Multiplies `q·k` before the softmax.
-    public var scale: Float
+    package var scale: Float
 
     /// Floats in one token's output row, `heads·headDim`.
-    public var width: Int { heads * headDim }
+    package var width: Int { heads * headDim }
 }
 
 /// Fused multi-head attention reading straight from a fused QKV projection, flash style: one pass over
@@ -164,42 +164,6 @@ private func runAttention(_ backend: any Backend, _ operation: String, q: Tensor
     try backend.attention(q: q, k: k, v: v, keyMask: keyMask, geometry: geometry, out: out, rows: indices,
                           probabilities: probabilities)
     return AttentionOutput(output: out, probabilities: probabilities)
-}
-
-/// Attention the unfused way, for comparison with the fused op (benchmarks, tests): the scores
-/// `scale·q·kᵀ` as a full `[batch·heads, tokens, tokens]` tensor (one GEMM), a softmax over it into a second
-/// such tensor, then `P·v` (another GEMM), with the backend's own GEMM and softmax.
-///
-/// It takes the heads already split, `[batch, heads, tokens, headDim]`, the layout an unfused pipeline
-/// transposes its QKV projection into; those transposes are not part of this function. A `scale` other
-/// than 1 costs one extra element-wise pass over `q`. No key mask.
-/// - Returns: `[batch, heads, tokens, headDim]`.
-public func materializedAttention(q: Tensor, k: Tensor, v: Tensor, scale: Float? = nil) throws -> Tensor {
-    let operation = "materializedAttention"
-    let backend = try commonBackend(operation, q, k, v)
-    guard q.rank == 4 else {
-        throw VitreousError.shapeMismatch(
-            "\(operation): q has shape \(q.shape), expected [batch, heads, tokens, headDim]")
-    }
-    for (tensor, name) in [(k, "k"), (v, "v")] where tensor.shape != q.shape {
-        throw VitreousError.shapeMismatch("\(operation): \(name) has shape \(tensor.shape), expected q's \(q.shape)")
-    }
-    let (groups, tokens, headDim) = (q.shape[0] * q.shape[1], q.shape[2], q.shape[3])
-    let scale = scale ?? 1 / Float(max(headDim, 1)).squareRoot()
-    var scaled = q
-    if scale != 1 {
-        let gamma = try Tensor.filled(scale, shape: [headDim], on: q.device)
-        scaled = try layerScale(q, gamma: gamma, residual: try Tensor.zeros(shape: q.shape, on: q.device))
-    }
-    let scores = try backend.empty(shape: [groups, tokens, tokens])
-    try backend.matmul(scaled, k, into: scores, batch: groups, m: tokens, n: tokens, k: headDim,
-                       transposeB: true, shareB: false)
-    let weights = try backend.empty(shape: [groups, tokens, tokens])
-    if tokens > 0 { try backend.softmax(scores, rows: groups * tokens, columns: tokens, out: weights) }
-    let out = try backend.empty(shape: q.shape)
-    try backend.matmul(weights, v, into: out, batch: groups, m: tokens, n: headDim, k: tokens,
-                       transposeB: false, shareB: false)
-    return out
 }
 
 extension Tensor {

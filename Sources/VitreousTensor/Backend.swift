@@ -10,15 +10,19 @@ public enum Activation: Int32, Sendable, CaseIterable {
 
 /// The operations one device implements. ``CPUBackend`` and ``OpenCLBackend`` are the two kinds.
 ///
-/// Shapes are validated by the public operations before a backend sees them, so backends receive flat sizes.
+/// Not public: shapes are validated by the public operations before a backend sees them, so backends receive
+/// flat sizes and trust them; code outside the package reaches a backend only through those checked ops.
 /// Outputs are passed in freshly allocated by ``empty(shape:)``; a backend writes every element of them.
 /// Every method may be called from several threads at once.
-public protocol Backend: AnyObject, Sendable {
+package protocol Backend: AnyObject, Sendable {
     /// The device this backend runs on.
     var device: Device { get }
+    /// The backend as its concrete type: an op added as a unit (AddingAnOp.md) calls its implementation on each
+    /// backend through this switch instead of a requirement of this protocol.
+    var kind: BackendKind { get }
 
     /// A tensor whose elements are undefined until an operation writes them
-    /// (NaN when ``VitreousDebug/poisonAllocations`` is on).
+    /// (NaN when ``allocationPoisoning`` is on).
     func empty(shape: [Int]) throws -> Tensor
     /// A tensor holding a copy of `values`.
     func tensor(_ values: UnsafeBufferPointer<Float>, shape: [Int]) throws -> Tensor
@@ -28,6 +32,8 @@ public protocol Backend: AnyObject, Sendable {
     func synchronize() throws
     /// The backend's buffer-pool counters: how many buffers it made, how many requests the pool served.
     var allocationStatistics: AllocationStatistics { get }
+    /// Releases the pooled (unused) buffers to the system or driver.
+    func trimBufferPool()
     /// Copies all elements of `source` into `destination` (same count) on the device, without a host trip.
     func copy(_ source: Tensor, into destination: Tensor) throws
 
@@ -38,10 +44,8 @@ public protocol Backend: AnyObject, Sendable {
                 batch: Int, m: Int, n: Int, k: Int, transposeB: Bool, shareB: Bool) throws
     /// In place on a fresh `y` of `rows × columns`: `y = act(y + bias)` (bias of `columns`, optional).
     func biasActivation(_ y: Tensor, bias: Tensor?, activation: Activation, columns: Int) throws
-    /// Layer norm of `rows` rows of `dim`; with `residual`, normalises `x + residual` and writes that sum
-    /// to `sum` too.
-    func layerNorm(_ x: Tensor, residual: Tensor?, weight: Tensor, bias: Tensor, rows: Int, dim: Int,
-                   eps: Float, sum: Tensor?, out: Tensor) throws
+    /// Layer norm of `rows` rows of `dim`.
+    func layerNorm(_ x: Tensor, weight: Tensor, bias: Tensor, rows: Int, dim: Int, eps: Float, out: Tensor) throws
     /// Per-token L2 norms of `[batch, tokens, dim]` into `norms` `[batch, tokens]`, and per image
     /// `(max, argmax, mean)` over tokens `range` into `stats` `[batch, 3]`.
     func tokenNorms(_ x: Tensor, batch: Int, tokens: Int, dim: Int, range: Range<Int>,
@@ -85,7 +89,13 @@ public protocol Backend: AnyObject, Sendable {
                    out: Tensor, rows: [Int], probabilities: Tensor?) throws
 }
 
-/// Buffer-pool counters of a backend (see ``Backend/allocationStatistics``).
+/// The two kinds of backend, for ops that dispatch to each directly.
+package enum BackendKind {
+    case cpu(CPUBackend)
+    case openCL(OpenCLBackend)
+}
+
+/// Buffer-pool counters of a device's backend (see ``Device/allocationStatistics()``).
 public struct AllocationStatistics: Sendable, Equatable {
     /// Buffers made (system or driver allocations).
     public let created: Int
@@ -106,17 +116,17 @@ extension BufferPool {
     }
 }
 
-/// Switches for tests and debugging. Not for production use.
-public enum VitreousDebug {
-    private static let lock = NSLock()
-    nonisolated(unsafe) private static var poison = false  // guarded by `lock`
+/// Whether every new allocation is filled with NaN before an operation writes it, so that a kernel that
+/// skips an element shows up as NaN in its output. Costs one fill per allocation; off unless a test turns it
+/// on (VitreousTesting's `NaNPoisoning`).
+package var allocationPoisoning: Bool {
+    get { PoisoningSwitch.lock.withLock { PoisoningSwitch.on } }
+    set { PoisoningSwitch.lock.withLock { PoisoningSwitch.on = newValue } }
+}
 
-    /// When on, every new allocation is filled with NaN before an operation writes it, so a kernel that
-    /// skips an element shows up as NaN in its output. Costs one fill per allocation.
-    public static var poisonAllocations: Bool {
-        get { lock.withLock { poison } }
-        set { lock.withLock { poison = newValue } }
-    }
+private enum PoisoningSwitch {
+    static let lock = NSLock()
+    nonisolated(unsafe) static var on = false  // guarded by `lock`
 }
 
 /// One backend per device, created on first use and kept for the life of the process.
@@ -128,7 +138,7 @@ private enum BackendRegistry {
 /// The backend for `device`, starting it on first use (an OpenCL context, queue and kernel programs).
 /// - Throws: ``VitreousError/deviceUnavailable(_:)`` for an OpenCL index that does not exist or a device
 ///   that fails to start.
-public func backend(for device: Device) throws -> any Backend {
+package func backend(for device: Device) throws -> any Backend {
     BackendRegistry.lock.lock()
     defer { BackendRegistry.lock.unlock() }
     if let existing = BackendRegistry.backends[device] { return existing }
@@ -148,4 +158,22 @@ public func backend(for device: Device) throws -> any Backend {
     }
     BackendRegistry.backends[device] = made
     return made
+}
+
+extension Device {
+    /// Waits until all work submitted to this device has finished (a no-op on the CPU): what a timing
+    /// measurement waits for.
+    /// - Throws: ``VitreousError/deviceUnavailable(_:)`` for a device that cannot start; an OpenCL error
+    ///   the queue reports.
+    public func synchronize() throws { try backend(for: self).synchronize() }
+
+    /// This device's buffer-pool counters: buffers made, requests the pool served, live and peak bytes.
+    /// - Throws: ``VitreousError/deviceUnavailable(_:)`` for a device that cannot start.
+    public func allocationStatistics() throws -> AllocationStatistics {
+        try backend(for: self).allocationStatistics
+    }
+
+    /// Releases this device's pooled (unused) buffers to the system or driver; tensors still alive keep theirs.
+    /// - Throws: ``VitreousError/deviceUnavailable(_:)`` for a device that cannot start.
+    public func trimBufferPool() throws { try backend(for: self).trimBufferPool() }
 }

@@ -28,7 +28,7 @@ extension CPUBackend {
     /// OpenBLAS GEMMs reading Q and V in place through their row strides, the softmax steps are SIMD Swift,
     /// tasks are split over the cores. The output rows themselves are the accumulator; the scratch is one
     /// `queries × keys` score tile per core and a transposed copy of K (`tokens × headDim` per head).
-    public func attention(q: Tensor, k: Tensor, v: Tensor, keyMask: Tensor?, geometry: AttentionGeometry,
+    package func attention(q: Tensor, k: Tensor, v: Tensor, keyMask: Tensor?, geometry: AttentionGeometry,
                           out: Tensor, rows: [Int], probabilities: Tensor?) throws {
         let (pq, pk, pv) = (SendablePointer(try host(q)), SendablePointer(try host(k)), SendablePointer(try host(v)))
         let po = SendablePointer(try host(out))

@@ -4,17 +4,25 @@ import Foundation
 /// The host backend: GEMM through OpenBLAS, everything else vectorised Swift split over all cores.
 ///
 /// A production path, not a fallback demo: on machines without a GPU it is the fastest way to run a ViT.
-public final class CPUBackend: Backend {
+package final class CPUBackend: Backend {
     /// The one CPU backend of the process.
-    public static let shared = CPUBackend()
+    package static let shared = CPUBackend()
 
-    public var device: Device { .cpu }
+    package var device: Device { .cpu }
+    package var kind: BackendKind { .cpu(self) }
 
     /// Host buffer-pool counters: buffers allocated, requests served from the pool, live and peak bytes.
-    public var allocationStatistics: AllocationStatistics { hostBufferPool.allocationStatistics }
+    package var allocationStatistics: AllocationStatistics { hostBufferPool.allocationStatistics }
 
     /// Releases the pooled (unused) host buffers to the system.
-    public func trimBufferPool() { hostBufferPool.trim() }
+    package func trimBufferPool() { hostBufferPool.trim() }
+
+    /// Memory the fused attention op needs beyond its inputs and output on this backend, bytes: its
+    /// transposed copy of K (`heads × tokens × headDim`) and one score tile per core.
+    package static func attentionScratchBytes(tokens: Int, heads: Int, headDim: Int) -> Int {
+        let tiles = CPUAttentionTiles(tokens: tokens, headDim: headDim)
+        return (heads * tokens * headDim + hostThreadCount * (tiles.queries * tiles.keys + 2 * tiles.queries)) * 4
+    }
 
     private init() {
         openblas_set_num_threads(Int32(hostThreadCount))
@@ -22,7 +30,7 @@ public final class CPUBackend: Backend {
 
     // MARK: Memory
 
-    public func empty(shape: [Int]) throws -> Tensor {
+    package func empty(shape: [Int]) throws -> Tensor {
         try Tensor.validate(shape: shape)
         let count = shape.reduce(1, *)
         guard UInt64(count) * 4 <= hostMemoryBytes else {
@@ -30,13 +38,13 @@ public final class CPUBackend: Backend {
                 "\(count * 4) bytes exceed this machine's \(hostMemoryBytes) bytes of memory")
         }
         let storage = try HostStorage(count: count)
-        if VitreousDebug.poisonAllocations {
+        if allocationPoisoning {
             storage.pointer.initialize(repeating: .nan, count: max(storage.count, 1))
         }
         return Tensor(shape: shape, storage: storage)
     }
 
-    public func tensor(_ values: UnsafeBufferPointer<Float>, shape: [Int]) throws -> Tensor {
+    package func tensor(_ values: UnsafeBufferPointer<Float>, shape: [Int]) throws -> Tensor {
         let out = try empty(shape: shape)
         if let base = values.baseAddress {
             try host(out).update(from: base, count: min(values.count, out.count))
@@ -44,14 +52,14 @@ public final class CPUBackend: Backend {
         return out
     }
 
-    public func read(_ tensor: Tensor, into destination: UnsafeMutableBufferPointer<Float>) throws {
+    package func read(_ tensor: Tensor, into destination: UnsafeMutableBufferPointer<Float>) throws {
         guard let base = destination.baseAddress else { return }
         base.update(from: try host(tensor), count: min(destination.count, tensor.count))
     }
 
-    public func synchronize() throws {}
+    package func synchronize() throws {}
 
-    public func copy(_ source: Tensor, into destination: Tensor) throws {
+    package func copy(_ source: Tensor, into destination: Tensor) throws {
         let (from, to) = (SendablePointer(try host(source)), SendablePointer(try host(destination)))
         let count = min(source.count, destination.count)
         // Split over cores: one thread cannot saturate memory bandwidth on most servers.
@@ -70,7 +78,7 @@ public final class CPUBackend: Backend {
 
     // MARK: Linear algebra
 
-    public func matmul(_ a: Tensor, _ b: Tensor, into c: Tensor,
+    package func matmul(_ a: Tensor, _ b: Tensor, into c: Tensor,
                        batch: Int, m: Int, n: Int, k: Int, transposeB: Bool, shareB: Bool) throws {
         let (pa, pb, pc) = (try host(a), try host(b), try host(c))
         guard m > 0, n > 0, batch > 0 else { return }
@@ -92,7 +100,7 @@ public final class CPUBackend: Backend {
         }
     }
 
-    public func biasActivation(_ y: Tensor, bias: Tensor?, activation: Activation, columns: Int) throws {
+    package func biasActivation(_ y: Tensor, bias: Tensor?, activation: Activation, columns: Int) throws {
         let py = SendablePointer(try host(y))
         let pbias = try bias.map { SendablePointer(try host($0)) }
         guard columns > 0 else { return }
@@ -117,35 +125,36 @@ public final class CPUBackend: Backend {
 
     // MARK: Normalisation
 
-    public func layerNorm(_ x: Tensor, residual: Tensor?, weight: Tensor, bias: Tensor, rows: Int, dim: Int,
-                          eps: Float, sum: Tensor?, out: Tensor) throws {
+    package func layerNorm(_ x: Tensor, weight: Tensor, bias: Tensor, rows: Int, dim: Int, eps: Float,
+                           out: Tensor) throws {
         let px = SendablePointer(try host(x)), py = SendablePointer(try host(out))
         let pw = SendablePointer(try host(weight)), pb = SendablePointer(try host(bias))
-        let pr = try residual.map { SendablePointer(try host($0)) }
-        let ps = try sum.map { SendablePointer(try host($0)) }
-        parallelFor(rows, grain: max(1, 8_192 / max(dim, 1))) { range in
+        parallelFor(rows, grain: Self.normRowGrain(dim)) { range in
             for row in range {
-                var source = px.base + row * dim
-                if let pr, let ps {
-                    let r = pr.base + row * dim, s = ps.base + row * dim
-                    CPUMath.forEachLane(dim, vector: { i in
-                        s.storeVector(source.loadVector(at: i) + r.loadVector(at: i), at: i)
-                    }, scalar: { i in s[i] = source[i] + r[i] })
-                    source = s
-                }
-                let mean = CPUKernels.sum(source, dim) / Float(dim)
-                let variance = CPUKernels.sumOfSquaredDeviations(source, dim, mean: mean) / Float(dim)
-                let rstd = 1 / (variance + eps).squareRoot()
-                let y = py.base + row * dim
-                CPUMath.forEachLane(dim, vector: { i in
-                    let v = (source.loadVector(at: i) - mean) * rstd
-                    y.storeVector(v * pw.base.loadVector(at: i) + pb.base.loadVector(at: i), at: i)
-                }, scalar: { i in y[i] = (source[i] - mean) * rstd * pw[i] + pb[i] })
+                Self.normalizeRow(px.base + row * dim, into: py.base + row * dim, dim: dim, eps: eps,
+                                  weight: pw.base, bias: pb.base)
             }
         }
     }
 
-    public func tokenNorms(_ x: Tensor, batch: Int, tokens: Int, dim: Int, range: Range<Int>,
+    /// Rows per parallel chunk of a row-wise norm: about 8 K floats.
+    static func normRowGrain(_ dim: Int) -> Int { max(1, 8_192 / max(dim, 1)) }
+
+    /// One row of layer norm, `y = (x − mean) / √(var + eps) · weight + bias`: the body ``layerNorm`` and
+    /// ``addLayerNorm`` share.
+    @inline(__always)
+    static func normalizeRow(_ source: UnsafeMutablePointer<Float>, into y: UnsafeMutablePointer<Float>, dim: Int,
+                             eps: Float, weight: UnsafeMutablePointer<Float>, bias: UnsafeMutablePointer<Float>) {
+        let mean = CPUKernels.sum(source, dim) / Float(dim)
+        let variance = CPUKernels.sumOfSquaredDeviations(source, dim, mean: mean) / Float(dim)
+        let rstd = 1 / (variance + eps).squareRoot()
+        CPUMath.forEachLane(dim, vector: { i in
+            let v = (source.loadVector(at: i) - mean) * rstd
+            y.storeVector(v * weight.loadVector(at: i) + bias.loadVector(at: i), at: i)
+        }, scalar: { i in y[i] = (source[i] - mean) * rstd * weight[i] + bias[i] })
+    }
+
+    package func tokenNorms(_ x: Tensor, batch: Int, tokens: Int, dim: Int, range: Range<Int>,
                            norms: Tensor, stats: Tensor) throws {
         let px = SendablePointer(try host(x)), pn = SendablePointer(try host(norms))
         let pstats = try host(stats)
@@ -165,7 +174,7 @@ public final class CPUBackend: Backend {
 
     // MARK: Element-wise
 
-    public func gelu(_ x: Tensor, out: Tensor) throws {
+    package func gelu(_ x: Tensor, out: Tensor) throws {
         let px = SendablePointer(try host(x)), py = SendablePointer(try host(out))
         CPUKernels.elementwise(x.count) { i in
             py.base.storeVector(CPUMath.gelu(px.base.loadVector(at: i)), at: i)
@@ -174,7 +183,7 @@ public final class CPUBackend: Backend {
         }
     }
 
-    public func add(_ a: Tensor, _ b: Tensor, out: Tensor) throws {
+    package func add(_ a: Tensor, _ b: Tensor, out: Tensor) throws {
         let pa = SendablePointer(try host(a)), pb = SendablePointer(try host(b))
         let py = SendablePointer(try host(out))
         CPUKernels.elementwise(a.count) { i in
@@ -184,7 +193,7 @@ public final class CPUBackend: Backend {
         }
     }
 
-    public func layerScale(_ x: Tensor, gamma: Tensor, residual: Tensor, columns: Int, out: Tensor) throws {
+    package func layerScale(_ x: Tensor, gamma: Tensor, residual: Tensor, columns: Int, out: Tensor) throws {
         let px = SendablePointer(try host(x)), pg = SendablePointer(try host(gamma))
         let pr = SendablePointer(try host(residual)), py = SendablePointer(try host(out))
         guard columns > 0 else { return }
@@ -199,7 +208,7 @@ public final class CPUBackend: Backend {
         }
     }
 
-    public func softmax(_ x: Tensor, rows: Int, columns: Int, out: Tensor) throws {
+    package func softmax(_ x: Tensor, rows: Int, columns: Int, out: Tensor) throws {
         let px = SendablePointer(try host(x)), py = SendablePointer(try host(out))
         parallelFor(rows, grain: max(1, 4_096 / max(columns, 1))) { range in
             for row in range {

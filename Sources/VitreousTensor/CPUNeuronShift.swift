@@ -1,5 +1,5 @@
 extension CPUBackend {
-    public func shiftNeurons(_ h: Tensor, batch: Int, tokens: Int, hidden: Int, neurons: [Int],
+    package func shiftNeurons(_ h: Tensor, batch: Int, tokens: Int, hidden: Int, neurons: [Int],
                              registers: Range<Int>, patches: Range<Int>, rule: NeuronShiftRule, scale: Float) throws {
         let base = try host(h)
         for b in 0..<batch {

@@ -2,7 +2,7 @@
 // backend of its inputs' device.
 
 /// All tensors on one device, else ``VitreousError/deviceMismatch(_:)`` naming the operation.
-func commonBackend(_ operation: String, _ tensors: Tensor?...) throws -> any Backend {
+package func commonBackend(_ operation: String, _ tensors: Tensor?...) throws -> any Backend {
     let present = tensors.compactMap { $0 }
     guard let first = present.first else { throw VitreousError.invalidArgument("\(operation): no inputs") }
     if let other = present.first(where: { $0.device != first.device }) {
@@ -12,13 +12,13 @@ func commonBackend(_ operation: String, _ tensors: Tensor?...) throws -> any Bac
     return try first.backend()
 }
 
-private func requireShape(_ tensor: Tensor, _ shape: [Int], _ what: String, _ operation: String) throws {
+func requireShape(_ tensor: Tensor, _ shape: [Int], _ what: String, _ operation: String) throws {
     guard tensor.shape == shape else {
         throw VitreousError.shapeMismatch("\(operation): \(what) has shape \(tensor.shape), expected \(shape)")
     }
 }
 
-private func requireRank(_ tensor: Tensor, atLeast rank: Int, _ what: String, _ operation: String) throws {
+func requireRank(_ tensor: Tensor, atLeast rank: Int, _ what: String, _ operation: String) throws {
     guard tensor.rank >= rank else {
         throw VitreousError.shapeMismatch("\(operation): \(what) has shape \(tensor.shape), needs \(rank)+ axes")
     }
@@ -71,7 +71,7 @@ public func linear(_ x: Tensor, weight: Tensor, bias: Tensor? = nil,
     return out
 }
 
-private func normParameters(_ x: Tensor, _ weight: Tensor, _ bias: Tensor, _ eps: Float,
+func normParameters(_ x: Tensor, _ weight: Tensor, _ bias: Tensor, _ eps: Float,
                             _ operation: String) throws -> (rows: Int, dim: Int) {
     try requireRank(x, atLeast: 1, "x", operation)
     let dim = x.shape[x.rank - 1]
@@ -88,23 +88,8 @@ public func layerNorm(_ x: Tensor, weight: Tensor, bias: Tensor, eps: Float = 1e
     let backend = try commonBackend("layerNorm", x, weight, bias)
     let (rows, dim) = try normParameters(x, weight, bias, eps, "layerNorm")
     let out = try backend.empty(shape: x.shape)
-    try backend.layerNorm(x, residual: nil, weight: weight, bias: bias, rows: rows, dim: dim, eps: eps,
-                          sum: nil, out: out)
+    try backend.layerNorm(x, weight: weight, bias: bias, rows: rows, dim: dim, eps: eps, out: out)
     return out
-}
-
-/// The residual add and the following layer norm in one pass: `sum = x + residual`,
-/// `normalized = layerNorm(sum)`. `sum` is the new residual stream of a pre-norm block.
-public func addLayerNorm(_ x: Tensor, residual: Tensor, weight: Tensor, bias: Tensor,
-                         eps: Float = 1e-6) throws -> (sum: Tensor, normalized: Tensor) {
-    let backend = try commonBackend("addLayerNorm", x, residual, weight, bias)
-    let (rows, dim) = try normParameters(x, weight, bias, eps, "addLayerNorm")
-    try requireShape(residual, x.shape, "residual", "addLayerNorm")
-    let sum = try backend.empty(shape: x.shape)
-    let out = try backend.empty(shape: x.shape)
-    try backend.layerNorm(x, residual: residual, weight: weight, bias: bias, rows: rows, dim: dim, eps: eps,
-                          sum: sum, out: out)
-    return (sum, out)
 }
 
 /// Per-token L2 norms and per-image statistics, from ``tokenNorms(_:statisticsOver:)``.

@@ -88,7 +88,7 @@ public struct Tensor: Sendable, CustomStringConvertible {
     }
 
     /// The backend that runs operations on this tensor.
-    public func backend() throws -> any Backend { try VitreousTensor.backend(for: device) }
+    package func backend() throws -> any Backend { try VitreousTensor.backend(for: device) }
 
     static func validate(shape: [Int]) throws {
         guard shape.allSatisfy({ $0 >= 0 }) else {

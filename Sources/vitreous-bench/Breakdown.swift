@@ -2,9 +2,10 @@ import Foundation
 import VitreousModel
 import VitreousTensor
 
-/// Where the time of one forward pass goes: each operation of the encoder timed on its own at the model's
-/// shapes, times the number of calls per pass, against the measured end-to-end time (the difference is what
-/// the ops cost together beyond their sum: launches, allocation, cache effects).
+/// Where the time of one forward pass goes: the real pass, each of its steps timed through the encoder's trace
+/// (waiting for the device before and after each), the time per pass being the median over the sampled passes,
+/// against the measured end-to-end time of an untraced pass (the difference is what the steps cost together
+/// beyond their sum: launches overlapping, allocation, cache effects — and the trace's own waits).
 struct Breakdown {
     let device: Device
     let config: ViTConfig
@@ -21,46 +22,23 @@ struct Breakdown {
     func run() throws -> (rows: [Row], total: Double) {
         let weights = try ViTHostWeights.random(config: config, seed: 1).tensors(on: device)
         let encoder = ViTEncoder(weights: weights)
-        let grid = size / config.patchSize
-        let tokens = config.tokenCount(gridHeight: grid, gridWidth: grid)
-        let (d, depth) = (config.hiddenSize, config.depth)
-        let block = weights.blocks[0]
-        func values(_ shape: [Int], _ seed: UInt64) throws -> Tensor {
-            try Tensor(benchmarkValues(shape.reduce(1, *), seed: seed), shape: shape, on: device)
+        let images = try Tensor(benchmarkValues(batch * 3 * size * size, seed: 1), shape: [batch, 3, size, size],
+                                on: device)
+        let timer = StepTimer(device: device)
+        for _ in 0..<2 { _ = try encoder.encode(images, options: EncoderOptions(), trace: timer) }
+        var passes: [[EncoderStep: (calls: Int, seconds: Double)]] = []
+        for _ in 0..<max(samples, 1) {
+            timer.reset()
+            _ = try encoder.encode(images, options: EncoderOptions(), trace: timer)
+            passes.append(timer.steps)
         }
-        let images = try values([batch, 3, size, size], 1)
-        let x = try values([batch, tokens, d], 2)
-        let qkv = try values([batch, tokens, 3 * d], 3)
-        let attended = try values([batch, tokens, d], 4)
-        let hidden = try values([batch, tokens, config.mlpHiddenSize], 5)
-        func time(_ body: () throws -> Void) throws -> Double {
-            try measure(on: device, samples: samples, warmup: 2) { try body() }.median * 1000
+        let rows = EncoderStep.allCases.compactMap { step -> Row? in
+            guard let calls = passes[0][step]?.calls else { return nil }
+            return Row(name: step.rawValue, callsPerPass: calls,
+                       milliseconds: median(passes.map { $0[step]?.seconds ?? 0 }) * 1000)
         }
-        var rows: [Row] = []
-        func add(_ name: String, _ calls: Int, _ body: () throws -> Void) throws {
-            rows.append(Row(name: name, callsPerPass: calls, milliseconds: try time(body) * Double(calls)))
-        }
-        try add("patch embedding (patchify + GEMM + tokens)", 1) {
-            let patches = try linear(try patchify(images, patch: config.patchSize), weight: weights.patchEmbedWeight,
-                                     bias: weights.patchEmbedBias)
-            _ = try assembleTokens(patches: patches, cls: weights.clsToken, registers: weights.registerTokens,
-                                   positions: try weights.positionEmbedding(gridHeight: grid, gridWidth: grid))
-        }
-        try add("layer norm", 2 * depth + 1) { _ = try layerNorm(x, weight: block.norm1Weight, bias: block.norm1Bias) }
-        try add("qkv GEMM + bias", depth) { _ = try linear(x, weight: block.qkvWeight, bias: block.qkvBias) }
-        try add("fused attention", depth) { _ = try attention(qkv: qkv, heads: config.heads) }
-        try add("proj GEMM + bias", depth) { _ = try linear(attended, weight: block.projWeight, bias: block.projBias) }
-        try add("LayerScale + residual", 2 * depth) { _ = try layerScale(attended, gamma: block.layerScale1, residual: x) }
-        try add("fc1 GEMM + bias + GELU", depth) {
-            _ = try linear(x, weight: block.fc1Weight, bias: block.fc1Bias, activation: .gelu)
-        }
-        try add("fc2 GEMM + bias", depth) { _ = try linear(hidden, weight: block.fc2Weight, bias: block.fc2Bias) }
-        try add("outputs (slices)", 1) {
-            _ = try sliceTokens(x, 0..<1)
-            _ = try sliceTokens(x, 1..<tokens)
-        }
-        let total = try time { _ = try encoder.encode(images).tokens }
-        return (rows, total)
+        let total = try measure(on: device, samples: samples, warmup: 2) { _ = try encoder.encode(images).tokens }
+        return (rows, total.median * 1000)
     }
 
     static func render(_ rows: [Row], total: Double, title: String) -> String {
@@ -82,4 +60,29 @@ struct Breakdown {
 
 private extension String {
     func leftPadded(_ width: Int) -> String { String(repeating: " ", count: max(0, width - count)) + self }
+}
+
+/// Times each step of a traced pass, waiting for the device before and after it so the time is the step's own.
+private final class StepTimer: EncoderTrace, @unchecked Sendable {  // `steps` behind `lock`
+    let device: Device
+    private let lock = NSLock()
+    private var recorded: [EncoderStep: (calls: Int, seconds: Double)] = [:]
+
+    init(device: Device) { self.device = device }
+
+    var steps: [EncoderStep: (calls: Int, seconds: Double)] { lock.withLock { recorded } }
+    func reset() { lock.withLock { recorded = [:] } }
+
+    func run<T>(_ step: EncoderStep, block: Int?, _ body: () throws -> T) throws -> T {
+        try device.synchronize()
+        let start = DispatchTime.now().uptimeNanoseconds
+        let result = try body()
+        try device.synchronize()
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        lock.withLock {
+            let previous = recorded[step] ?? (0, 0)
+            recorded[step] = (previous.calls + 1, previous.seconds + seconds)
+        }
+        return result
+    }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import VitreousTensor
+import VitreousTesting
 
 /// One measured row of the report.
 struct BenchmarkResult: Codable {

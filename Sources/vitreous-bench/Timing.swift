@@ -3,6 +3,7 @@ import VitreousTensor
 
 /// Median, min and max of one benchmark's samples, in seconds per operation.
 struct TimingSummary: Codable {
+    /// The package's one median (the mean of the two middle samples for an even count).
     let median: Double
     let min: Double
     let max: Double
@@ -35,7 +36,7 @@ func measure(on device: Device, samples: Int, warmup: Int = 3, minimumSampleSeco
         times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 / Double(perSample))
     }
     times.sort()
-    return TimingSummary(median: times[times.count / 2], min: times[0], max: times[times.count - 1],
+    return TimingSummary(median: median(times), min: times[0], max: times[times.count - 1],
                          operationsPerSample: perSample, samples: times.count)
 }
 

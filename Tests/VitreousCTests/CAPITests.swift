@@ -1,6 +1,7 @@
+import CVitreous
 import Foundation
 import Testing
-import CVitreous
+import VitreousDemo
 import VitreousImage
 import VitreousModel
 import VitreousRepair

@@ -1,8 +1,8 @@
+import Crypto
 import Foundation
 import Testing
 import VitreousImage
 import VitreousModel
-import VitreousRepair
 import VitreousTensor
 
 /// The files and expectations Fixtures/make-fixtures.py wrote with Pillow (and transformers), read through
@@ -31,9 +31,7 @@ enum PillowFixtures {
     static func path(_ name: String) -> String { folder.appendingPathComponent("images/\(name)").path }
 
     static func hex(_ image: RGB8Image) -> String {
-        var hash = SHA256()
-        hash.update(image.bytes)
-        return SHA256.hexString(hash.finalize())
+        SHA256.hash(data: image.bytes).map { String(format: "%02x", $0) }.joined()
     }
 
     /// The preprocessing cases of the script, by name.

@@ -2,10 +2,11 @@ import Foundation
 import Testing
 @testable import VitreousModel
 import VitreousTensor
+import VitreousTesting
 
 /// Every backend, with new allocations poisoned so an unwritten output element shows as NaN.
 let encoderTestDevices: [Device] = {
-    VitreousDebug.poisonAllocations = true
+    NaNPoisoning.isEnabled = true
     return Device.all
 }()
 

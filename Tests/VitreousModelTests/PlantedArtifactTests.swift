@@ -1,9 +1,10 @@
 import Foundation
 import Testing
+import VitreousDemo
 @testable import VitreousModel
 import VitreousTensor
 
-/// The planted-artifact model (REGISTER_REPAIR.md §8) through the real encoder on every backend: the
+/// The planted-artifact model (RegisterRepair.md, "The planted-artifact model") through the real encoder on every backend: the
 /// artifacts appear where and when they are planted, and test-time registers move them out of the patches.
 @Suite("Planted artifacts")
 struct PlantedArtifactTests {

@@ -1,4 +1,5 @@
 import Testing
+import VitreousDemo
 import VitreousModel
 @testable import VitreousRepair
 import VitreousTensor

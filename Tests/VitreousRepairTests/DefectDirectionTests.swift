@@ -1,9 +1,10 @@
 import Foundation
 import Testing
+import VitreousDemo
 import VitreousModel
 @testable import VitreousRepair
 
-@Suite("Defect direction from the weights (§3)")
+@Suite("Defect direction from the weights")
 struct DefectDirectionTests {
     static let u = PlantedArtifacts.directions.u
 
@@ -28,7 +29,7 @@ struct DefectDirectionTests {
             #expect(Self.alignment(result.layers[l]) >= 0.95, "layer \(l)")
             #expect(result.layers[l].hasDominantDirection)
         }
-        // §8 item 3: gaps ≈ 2.0 / 4.0 / 7.9 where the amplifier acts.
+        // The planted model (RegisterRepair.md, "The planted-artifact model"): gaps ≈ 2.0 / 4.0 / 7.9 where the amplifier acts.
         for (l, gap) in [(3, 2.0), (4, 4.0), (5, 7.9)] {
             #expect(abs(result.layers[l].gap - gap) / gap < 0.1, "layer \(l) gap \(result.layers[l].gap)")
         }
@@ -147,21 +148,14 @@ struct DefectDirectionTests {
         #expect(errorText { _ = try GaussHermite(count: 0) }.contains("1…200"))
     }
 
-    @Test("SHA-256 test vectors and weight fingerprints")
+    @Test("Weight fingerprints: SHA-256 of float32 little-endian bytes, as Python's hashlib gives them")
     func fingerprints() throws {
-        #expect(SHA256.hex([UInt8]()) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
-        #expect(SHA256.hex(Array("abc".utf8)) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
-        let twoBlocks = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"
-        #expect(SHA256.hex(Array(twoBlocks.utf8)) == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
-        let million = [UInt8](repeating: UInt8(ascii: "a"), count: 1_000_000)
-        var streamed = SHA256()
-        million.withUnsafeBytes { bytes in
-            streamed.update(UnsafeRawBufferPointer(rebasing: bytes[0..<3]))
-            streamed.update(UnsafeRawBufferPointer(rebasing: bytes[3...]))
-        }
-        #expect(SHA256.hexString(streamed.finalize()) == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
-        // Float32 little-endian bytes: 1.0 is 00 00 80 3f.
-        #expect(WeightFingerprint.sha256([[1]]) == SHA256.hex([0, 0, 0x80, 0x3f]))
+        // hashlib.sha256(struct.pack('<f', 1.0)).hexdigest(): 1.0 is 00 00 80 3f.
+        #expect(WeightFingerprint.sha256([[1]]) == "e00e5eb9444182f352323374ef4e08ebcb784725fdd4fd612d7730540b3e0c8c")
+        // Arrays run together with nothing in between: struct.pack('<3f', 1, -2.5, 0.125) + struct.pack('<2f', 3, 4).
+        #expect(WeightFingerprint.sha256([[1, -2.5, 0.125], [3, 4]])
+                == "7e966e3e8b010091505448588b8d2c2a7475ac76b3ed88a148a28e5333c7dea7")
+        #expect(WeightFingerprint.sha256([]) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
 
         let weights = try PlantedArtifacts.weights(variant: .planted, seed: 0)
         let key = try WeightFingerprint.defectDirection(weights)
@@ -236,7 +230,7 @@ struct DefectDirectionTests {
         #expect(result.layers.count == 12)
     }
 
-    /// The §8 `swiglu` variant: the planted fixture's random weights with a SwiGLU MLP, and the amplifier in
+    /// A `swiglu` variant of the planted model: the planted fixture's random weights with a SwiGLU MLP, and the amplifier in
     /// blocks 3–5 as gate rows ±u with their up rows zero and bias 1 (so `h = silu(±u·y)`).
     static func swigluPlanted() throws -> ViTHostWeights {
         var config = PlantedArtifacts.config

@@ -1,9 +1,11 @@
 import Foundation
 import Testing
+import VitreousDemo
 import VitreousModel
 @testable import VitreousRepair
+import VitreousTensor
 
-@Suite("Artifact detection (§2)")
+@Suite("Artifact detection")
 struct DetectorTests {
     @Test("absolute(100) and robustLogMAD flag exactly the planted cells at layers 2–5, nothing at 0–1",
           arguments: [PlantedArtifacts.Layout.isolated, .block])
@@ -39,7 +41,7 @@ struct DetectorTests {
         #expect(try ArtifactDetector.default.detect(norms: flat).flagged == [17])
     }
 
-    @Test("mean + k·std breaks down as §2 predicts: k = 4 misses the 6.25 % block, k = 3 still finds it")
+    @Test("mean + k·std breaks down as RegisterRepair.md (Detection) predicts: k = 4 misses the 6.25 % block, k = 3 still finds it")
     func meanStdBreakdown() throws {
         for layer in 2..<6 {
             let block = Synthetic.norms(.block, layer: layer)

@@ -1,9 +1,11 @@
 import Foundation
 import Testing
+import VitreousDemo
 import VitreousModel
 @testable import VitreousRepair
+import VitreousTensor
 
-@Suite("Inpainting and attention cleanup (§6)")
+@Suite("Inpainting and attention cleanup")
 struct InpaintingTests {
     let grid = Synthetic.grid
     let d = Synthetic.dimension

@@ -1,9 +1,10 @@
 import Foundation
 import Testing
+import VitreousDemo
 import VitreousModel
 @testable import VitreousRepair
 
-@Suite("Metrics (§7) and alignment checks (§3.3)")
+@Suite("Metrics and alignment checks")
 struct MetricsTests {
     let grid = Synthetic.grid
     let d = Synthetic.dimension

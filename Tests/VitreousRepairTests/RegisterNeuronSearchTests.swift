@@ -1,10 +1,11 @@
 import Testing
+import VitreousDemo
 import VitreousModel
 @testable import VitreousRepair
 import VitreousTensor
 
-/// Register-neuron discovery (REGISTER_REPAIR.md §4.3) on the planted model, whose register neuron is
-/// known: block 2, unit 7 (§8 item 5).
+/// Register-neuron discovery (RegisterRepair.md, "Finding register neurons") on the planted model, whose register neuron is
+/// known: block 2, unit 7.
 @Suite("Register neuron search")
 struct RegisterNeuronSearchTests {
     static let devices: [Device] = Device.all

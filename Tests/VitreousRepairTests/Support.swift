@@ -1,9 +1,11 @@
 import Foundation
+import VitreousDemo
 import VitreousModel
 @testable import VitreousRepair
+import VitreousTensor
 
 /// Synthetic norm maps and token grids with known truth, shaped after the planted fixture of
-/// REGISTER_REPAIR.md §8: a 16×16 grid, foreground norms ≈ 30 (max ≤ 45), content-free background ≈ 5
+/// RegisterRepair.md, "The planted-artifact model": a 16×16 grid, foreground norms ≈ 30 (max ≤ 45), content-free background ≈ 5
 /// before the artifact forms, planted artifacts ≈ 239…263 from block 2 on.
 enum Synthetic {
     static let grid = try! PatchGrid(height: 16, width: 16)  // constant sizes: cannot throw
@@ -14,7 +16,7 @@ enum Synthetic {
         layout.backgroundCells.map { $0.row * 16 + $0.column }.sorted()
     }
 
-    /// The planted norm at layers 2…5 (§8 item 1).
+    /// The planted norm at layers 2…5.
     static func plantedNorm(layer: Int) -> Float { [239, 247, 255, 263][layer - 2] }
 
     /// Patch norms of one layer: foreground 30 + N(0, 3²) clipped to 20…45; the layout's cells ≈ 5 at

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import VitreousTensor
+import VitreousTesting
 
 /// Fused attention on every backend against the float64 reference (softmax written out).
 ///

@@ -1,5 +1,6 @@
 import Testing
 @testable import VitreousTensor
+import VitreousTesting
 
 /// Element-wise ops and softmax on every backend against the float64 reference. Sizes include counts
 /// that are not multiples of the vector width, so the scalar tails run too.

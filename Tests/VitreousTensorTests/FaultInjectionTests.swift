@@ -2,6 +2,7 @@ import COpenCL
 import Foundation
 import Testing
 @testable import VitreousTensor
+import VitreousTesting
 
 /// The OpenCL devices present; under CI an empty list fails ``DeviceTests/openCLPresentInCI()``.
 let openCLTestDevices: [Device] = testDevices.filter { $0 != .cpu }
@@ -92,13 +93,13 @@ struct FaultInjectionTests {
         // A variant of the program that no other test builds, so the request reaches the compiler.
         let variant = "-DVITREOUS_FAULT_PROBE=\(UInt32.random(in: 0...UInt32.max))"
         let plan = OpenCLFaultPlan([.build: [CL_BUILD_PROGRAM_FAILURE]])
-        let error = failure(plan) { _ = try backend.programs.kernel("gelu", in: "elementwise", defines: variant) }
+        let error = failure(plan) { _ = try backend.programs.kernel(.gelu, defines: variant) }
         guard case .kernelBuildFailed(let program, _, let log) = error else {
             Issue.record("wrong error \(String(describing: error))")
             return
         }
         #expect(program == "elementwise" && log.contains("CL_BUILD_PROGRAM_FAILURE"))
-        _ = try backend.programs.kernel("gelu", in: "elementwise", defines: variant)
+        _ = try backend.programs.kernel(.gelu, defines: variant)
         var random = TestRandom()
         let work = try Workload(device: device, random: &random)
         try work.check(try work.run(), "after a build failure, seed \(random.seed)")

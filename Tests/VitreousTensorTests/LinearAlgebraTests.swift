@@ -1,5 +1,6 @@
 import Testing
 @testable import VitreousTensor
+import VitreousTesting
 
 /// GEMM-based ops on every backend against the float64 reference.
 /// Bound: 2e-5 relative L2 — float32 accumulation over k ≤ 1536 terms stays near 1e-6.

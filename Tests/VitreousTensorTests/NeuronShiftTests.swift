@@ -1,5 +1,6 @@
 import Testing
 @testable import VitreousTensor
+import VitreousTesting
 
 @Suite("Test-time register neuron shift")
 struct NeuronShiftTests {

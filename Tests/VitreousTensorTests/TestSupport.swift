@@ -1,39 +1,30 @@
 import Foundation
 import Testing
 @testable import VitreousTensor
+import VitreousTesting
 
 /// The backends every op test runs on: the CPU and each OpenCL device present. Poisoning of new
 /// allocations is switched on before any test touches a backend, so unwritten outputs read as NaN.
 let testDevices: [Device] = {
-    VitreousDebug.poisonAllocations = true
+    NaNPoisoning.isEnabled = true
     return Device.all
 }()
 
 /// A fresh generator per test; the seed is part of every failure message so a failure can be replayed.
 struct TestRandom: RandomNumberGenerator {
     let seed: UInt64
-    private var state: UInt64
+    private var generator: SplitMix64
 
     init(seed: UInt64 = UInt64.random(in: 0...UInt64.max)) {
         self.seed = seed
-        state = seed
+        generator = SplitMix64(seed: seed)
     }
 
-    mutating func next() -> UInt64 {  // SplitMix64
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    mutating func next() -> UInt64 { generator.next() }
 
-    /// Standard normal values (Box–Muller), scaled and shifted.
+    /// Normal values (Box–Muller), scaled and shifted.
     mutating func normal(_ count: Int, mean: Float = 0, std: Float = 1) -> [Float] {
-        (0..<count).map { _ in
-            let u1 = Double.random(in: Double.ulpOfOne..<1, using: &self)
-            let u2 = Double.random(in: 0..<1, using: &self)
-            return mean + std * Float((-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2))
-        }
+        generator.normal(count, mean: mean, std: std)
     }
 }
 

@@ -13,10 +13,11 @@ import Foundation
 /// retried once after the pool gives its idle buffers back, a failed build is not cached, and when the
 /// queue is lost (device gone, a kernel crashed it) the backend makes a new queue and reports
 /// ``VitreousError/deviceLost(_:)`` for the work that was pending.
-public final class OpenCLBackend: Backend, @unchecked Sendable {  // handles immutable; `queue` and launches behind `launchLock`
-    public let device: Device
+package final class OpenCLBackend: Backend, @unchecked Sendable {  // handles immutable; `queue` and launches behind `launchLock`
+    package let device: Device
+    package var kind: BackendKind { .openCL(self) }
     /// The device's properties.
-    public let info: OpenCLDeviceInfo
+    package let info: OpenCLDeviceInfo
     let context: cl_context
     /// Replaced after a lost queue; read and written only under `launchLock`.
     private var queue: cl_command_queue
@@ -58,14 +59,14 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {  // handles imm
     }
 
     /// Buffer-pool counters: buffers created, requests served from the pool, live and peak bytes.
-    public var allocationStatistics: AllocationStatistics { pool.allocationStatistics }
+    package var allocationStatistics: AllocationStatistics { pool.allocationStatistics }
 
     /// Releases the pooled (unused) device buffers to the driver.
-    public func trimBufferPool() { pool.trim() }
+    package func trimBufferPool() { pool.trim() }
 
     // MARK: Memory
 
-    public func empty(shape: [Int]) throws -> Tensor {
+    package func empty(shape: [Int]) throws -> Tensor {
         try Tensor.validate(shape: shape)
         let count = shape.reduce(1, *)
         guard UInt64(count) * 4 <= info.maxAllocationBytes || info.maxAllocationBytes == 0 else {
@@ -74,14 +75,14 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {  // handles imm
         }
         let (buffer, bytes) = try pool.obtain(bytes: count * 4)
         let storage = CLStorage(count: count, buffer: buffer, bytes: bytes, device: device, pool: pool)
-        if VitreousDebug.poisonAllocations {
+        if allocationPoisoning {
             var nan = Float.nan
             try enqueue("clEnqueueFillBuffer") { clEnqueueFillBuffer($0, buffer, &nan, 4, 0, bytes, 0, nil, nil) }
         }
         return Tensor(shape: shape, storage: storage)
     }
 
-    public func tensor(_ values: UnsafeBufferPointer<Float>, shape: [Int]) throws -> Tensor {
+    package func tensor(_ values: UnsafeBufferPointer<Float>, shape: [Int]) throws -> Tensor {
         let out = try empty(shape: shape)
         guard let base = values.baseAddress, out.count > 0 else { return out }
         let target = try buffer(out)
@@ -92,7 +93,7 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {  // handles imm
         return out
     }
 
-    public func read(_ tensor: Tensor, into destination: UnsafeMutableBufferPointer<Float>) throws {
+    package func read(_ tensor: Tensor, into destination: UnsafeMutableBufferPointer<Float>) throws {
         guard let base = destination.baseAddress, tensor.count > 0 else { return }
         let mem = try buffer(tensor)
         try enqueue("clEnqueueReadBuffer", waits: true) {
@@ -100,7 +101,7 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {  // handles imm
         }
     }
 
-    public func synchronize() throws {
+    package func synchronize() throws {
         // Hold the queue, not the lock, while the device drains: other threads keep launching meanwhile.
         let current: cl_command_queue = launchLock.withLock {
             clRetainCommandQueue(queue)
@@ -120,7 +121,7 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {  // handles imm
         return storage.buffer
     }
 
-    public func copy(_ source: Tensor, into destination: Tensor) throws {
+    package func copy(_ source: Tensor, into destination: Tensor) throws {
         guard source.count > 0 else { return }
         let (from, to) = (try buffer(source), try buffer(destination))
         try enqueue("clEnqueueCopyBuffer") {
@@ -164,14 +165,15 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {  // handles imm
                 + "a new queue was made and later work runs normally")
     }
 
-    /// Sets the arguments of `name` and enqueues it over `global` items in groups of `local`
+    /// Sets the arguments of `kernel` and enqueues it over `global` items in groups of `local`
     /// (global is rounded up to a multiple of local; kernels guard their own bounds). `defines` selects a
     /// variant of the program built with those extra `-D` options.
-    func launch(_ name: String, in program: String, defines: String = "", global: Int, local: Int,
+    func launch(_ declared: OpenCLKernel, defines: String = "", global: Int, local: Int,
                 _ arguments: [KernelArgument]) throws {
         guard global > 0 else { return }
+        let name = declared.function
         try launchLock.withLock {
-            let kernel = try programs.kernel(name, in: program, defines: defines)
+            let kernel = try programs.kernel(declared, defines: defines)
             for (index, argument) in arguments.enumerated() {
                 let status: cl_int
                 switch argument {
@@ -209,7 +211,7 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {  // handles imm
 
     // MARK: Linear algebra
 
-    public func matmul(_ a: Tensor, _ b: Tensor, into c: Tensor,
+    package func matmul(_ a: Tensor, _ b: Tensor, into c: Tensor,
                        batch: Int, m: Int, n: Int, k: Int, transposeB: Bool, shareB: Bool) throws {
         let (ma, mb, mc) = (try buffer(a), try buffer(b), try buffer(c))
         guard m > 0, n > 0, batch > 0 else { return }
@@ -232,66 +234,5 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {  // handles imm
                                            batch, queue, nil)
             }
         }
-    }
-
-    public func biasActivation(_ y: Tensor, bias: Tensor?, activation: Activation, columns: Int) throws {
-        if bias == nil && activation == .identity { return }
-        try launch("bias_activation", in: "elementwise", global: (y.count + 3) / 4,
-                   local: programs.tuning.elementwiseGroup,
-                   [.buffer(try buffer(y)), .buffer(try bias.map(buffer)), .int(y.count), .int(columns),
-                    .int(bias == nil ? 0 : 1), .int(activation.rawValue)])
-    }
-
-    // MARK: Normalisation
-
-    public func layerNorm(_ x: Tensor, residual: Tensor?, weight: Tensor, bias: Tensor, rows: Int, dim: Int,
-                          eps: Float, sum: Tensor?, out: Tensor) throws {
-        let group = programs.tuning.layerNormGroup
-        if let residual, let sum {
-            try launch("add_layer_norm", in: "layernorm", global: rows * group, local: group,
-                       [.buffer(try buffer(x)), .buffer(try buffer(residual)), .buffer(try buffer(sum)),
-                        .buffer(try buffer(out)), .buffer(try buffer(weight)), .buffer(try buffer(bias)),
-                        .int(dim), .float(eps)])
-        } else {
-            try launch("layer_norm", in: "layernorm", global: rows * group, local: group,
-                       [.buffer(try buffer(x)), .buffer(try buffer(out)), .buffer(try buffer(weight)),
-                        .buffer(try buffer(bias)), .int(dim), .float(eps)])
-        }
-    }
-
-    public func tokenNorms(_ x: Tensor, batch: Int, tokens: Int, dim: Int, range: Range<Int>,
-                           norms: Tensor, stats: Tensor) throws {
-        let tuning = programs.tuning
-        try launch("token_norms", in: "token_norms", global: batch * tokens * tuning.normGroup,
-                   local: tuning.normGroup, [.buffer(try buffer(x)), .buffer(try buffer(norms)), .int(dim)])
-        try launch("token_norm_stats", in: "token_norms", global: batch * tuning.statsGroup,
-                   local: tuning.statsGroup,
-                   [.buffer(try buffer(norms)), .buffer(try buffer(stats)), .int(tokens),
-                    .int(range.lowerBound), .int(range.upperBound)])
-    }
-
-    // MARK: Element-wise
-
-    public func gelu(_ x: Tensor, out: Tensor) throws {
-        try launch("gelu", in: "elementwise", global: (x.count + 3) / 4, local: programs.tuning.elementwiseGroup,
-                   [.buffer(try buffer(x)), .buffer(try buffer(out)), .int(x.count)])
-    }
-
-    public func add(_ a: Tensor, _ b: Tensor, out: Tensor) throws {
-        try launch("add", in: "elementwise", global: (a.count + 3) / 4, local: programs.tuning.elementwiseGroup,
-                   [.buffer(try buffer(a)), .buffer(try buffer(b)), .buffer(try buffer(out)), .int(a.count)])
-    }
-
-    public func layerScale(_ x: Tensor, gamma: Tensor, residual: Tensor, columns: Int, out: Tensor) throws {
-        try launch("layer_scale", in: "elementwise", global: (x.count + 3) / 4,
-                   local: programs.tuning.elementwiseGroup,
-                   [.buffer(try buffer(x)), .buffer(try buffer(gamma)), .buffer(try buffer(residual)),
-                    .buffer(try buffer(out)), .int(x.count), .int(columns)])
-    }
-
-    public func softmax(_ x: Tensor, rows: Int, columns: Int, out: Tensor) throws {
-        let group = programs.tuning.softmaxGroup
-        try launch("softmax_rows", in: "softmax", global: rows * group, local: group,
-                   [.buffer(try buffer(x)), .buffer(try buffer(out)), .int(columns)])
     }
 }

@@ -53,7 +53,7 @@ final class OpenCLPrograms: @unchecked Sendable {  // mutable caches behind `loc
     private let lock = NSLock()
     private var programs: [String: cl_program] = [:]
     private var kernels: [String: cl_kernel] = [:]
-    /// `-D` definitions per program, chosen for the device (see ``OpenCLTuning``).
+    /// The device's value of every tunable (see ``OpenCLTuning``).
     let tuning: OpenCLTuning
 
     init(context: cl_context, handle: OpenCLDeviceHandle, tuning: OpenCLTuning) {
@@ -67,45 +67,45 @@ final class OpenCLPrograms: @unchecked Sendable {  // mutable caches behind `loc
         for program in programs.values { clReleaseProgram(program) }
     }
 
-    /// The kernel `name` from program file `program` (`layernorm`, `token_norms`, ...), built on first use.
-    /// `defines` (`-DHEAD_DIM=64`) are added to the device's options and make a separate variant of the program.
+    /// `kernel` built on first use, its program compiled with the device's values of the program's tunables.
+    /// `defines` (`-DHEAD_DIM=64`) are added to those options and make a separate variant of the program.
     /// Builds happen under the lock: each variant compiles once even when several threads ask at once.
     /// Callers must hold the backend's launch lock: OpenCL kernel objects are not safe to set up concurrently.
-    func kernel(_ name: String, in program: String, defines: String = "") throws -> cl_kernel {
+    func kernel(_ kernel: OpenCLKernel, defines: String = "") throws -> cl_kernel {
         try lock.withLock {
-            let key = program + defines + "/" + name
+            let program = kernel.program
+            let variant = program.file + defines
+            let key = variant + "/" + kernel.function
             if let cached = kernels[key] { return cached }
             let built: cl_program
-            if let cached = programs[program + defines] {
+            if let cached = programs[variant] {
                 built = cached
             } else {
                 let options = tuning.options(for: program) + (defines.isEmpty ? "" : " " + defines)
-                built = try build(name: program, source: try Self.source(of: program), options: options)
-                programs[program + defines] = built
+                built = try build(name: program.file, source: try Self.source(of: program), options: options)
+                programs[variant] = built
             }
             var status: cl_int = 0
-            guard let kernel = clCreateKernel(built, name, &status), status == CL_SUCCESS else {
+            guard let made = clCreateKernel(built, kernel.function, &status), status == CL_SUCCESS else {
                 throw VitreousError.openCL(status: status, name: openCLStatusName(status),
-                                           operation: "clCreateKernel(\(name))")
+                                           operation: "clCreateKernel(\(kernel.function))")
             }
-            kernels[key] = kernel
-            return kernel
+            kernels[key] = made
+            return made
         }
     }
 
-    static func source(of name: String) throws -> String {
+    /// The program's source: its embedded copy, or `NAME.cl` from `VITREOUS_KERNEL_DIR` when that is set.
+    static func source(of program: KernelProgram) throws -> String {
         if let folder = ProcessInfo.processInfo.environment["VITREOUS_KERNEL_DIR"], !folder.isEmpty {
-            let path = (folder as NSString).appendingPathComponent(name + ".cl")
+            let path = (folder as NSString).appendingPathComponent(program.file + ".cl")
             do {
                 return try String(contentsOfFile: path, encoding: .utf8)
             } catch {
                 throw VitreousError.invalidArgument("VITREOUS_KERNEL_DIR: cannot read \(path): \(error)")
             }
         }
-        guard let embedded = KernelSources.all[name] else {
-            throw VitreousError.invalidArgument("no kernel program named '\(name)'")
-        }
-        return embedded
+        return program.source
     }
 
     /// Builds `source` for this device, from the disk cache when a binary for the same key exists.
@@ -217,145 +217,5 @@ final class OpenCLPrograms: @unchecked Sendable {  // mutable caches behind `loc
         }
         guard let home = environment["HOME"], !home.isEmpty else { return nil }
         return URL(fileURLWithPath: home).appendingPathComponent(".cache/vitreous/kernels")
-    }
-}
-
-/// Launch shapes and `-D` tunables per device. CPU OpenCL drivers (PoCL) vectorise across work-items
-/// inside a work-group and run one group per core thread, so they want small groups; GPUs want a
-/// group per row wide enough to fill a SIMD unit several times.
-struct OpenCLTuning: Sendable {
-    var layerNormGroup: Int
-    var normGroup: Int
-    var statsGroup: Int
-    var softmaxGroup: Int
-    var elementwiseGroup: Int
-    /// attention.cl: work-items per group (`ATT_WG`), query rows per vector (`ATT_VEC`), vectors of rows per
-    /// work-item (`ATT_ROWS`), keys per tile at most (`ATT_KT`, lowered for big head dims by
-    /// ``attentionDefines(headDim:)``), full unrolling of the head-dim loops (`ATT_UNROLL`), and the
-    /// probability pass's group (`ATT_PROB_WG`).
-    var attentionGroup: Int
-    var attentionRows: Int
-    var attentionVector: Int
-    var attentionKeyTile: Int
-    var attentionUnroll: Bool
-    var probabilityGroup: Int
-    /// The device's local memory, which bounds the attention key tile.
-    var localMemoryBytes: Int
-    /// registers.cl's work-group (`SHIFT_WG`).
-    var shiftGroup: Int
-    /// Width of vector loads in row kernels (`LN_VEC`): 8 on CPUs (one AVX register), 4 on GPUs (16-byte loads).
-    var vectorWidth: Int
-
-    init(device: OpenCLDeviceInfo) {
-        let overrides = Self.entries(of: ProcessInfo.processInfo.environment["VITREOUS_OPENCL_TUNING"] ?? "")
-        // `gpu` in the overrides picks the GPU layout on any device: the tests run it on PoCL so that the GPU
-        // code paths (big work-groups, local-memory reductions, scalar attention) are exercised without a GPU.
-        let gpuLayout = overrides.contains("gpu")
-        if device.isCPU && !gpuLayout {
-            layerNormGroup = 1
-            normGroup = 1
-            statsGroup = 16
-            softmaxGroup = 16
-            elementwiseGroup = 64
-            // PoCL runs a group per core thread. One item per group: with more, PoCL moves its work-item loop
-            // inside the kernel's loops and keeps the scores in memory instead of registers (measured slower).
-            // The item holds 2 × 16 query rows in the lanes of AVX-512 vectors and 16 keys' scores fill half
-            // the vector registers; rolled head-dim loops measured 1.7× faster than unrolled ones (PoCL 3.1,
-            // T = 1370, Dh = 64). Without AVX-512 (PoCL puts the target in the device name) half as wide and
-            // half the keys, for 16 AVX2 registers: a guess, not measured.
-            let avx512 = device.name.lowercased().contains("avx512")
-            attentionGroup = 1
-            attentionRows = 2
-            attentionVector = avx512 ? 16 : 8
-            attentionKeyTile = avx512 ? 16 : 8
-            attentionUnroll = false
-            probabilityGroup = 16
-            vectorWidth = 8
-            shiftGroup = 16
-        } else {
-            layerNormGroup = 128
-            normGroup = 64
-            statsGroup = 128
-            softmaxGroup = 128
-            elementwiseGroup = 256
-            // The textbook GPU layout, not measured here (no GPU on the development machine): one query row
-            // per work-item (scalar code, the lanes are the work-items), 64 rows per group sharing each K/V
-            // tile in local memory, head-dim loops unrolled so that the row's arrays stay in registers.
-            attentionGroup = 64
-            attentionRows = 1
-            attentionVector = 1
-            attentionKeyTile = 32
-            attentionUnroll = true
-            probabilityGroup = 128
-            vectorWidth = 4
-            shiftGroup = 64
-        }
-        localMemoryBytes = Int(min(device.localMemoryBytes, UInt64(Int32.max)))
-        apply(overrides)
-        let limit = max(1, device.maxWorkGroupSize)
-        for keyPath in [\OpenCLTuning.layerNormGroup, \.normGroup, \.statsGroup, \.softmaxGroup, \.elementwiseGroup,
-                        \.attentionGroup, \.probabilityGroup, \.shiftGroup] {
-            while self[keyPath: keyPath] > limit { self[keyPath: keyPath] /= 2 }
-        }
-    }
-
-    /// The `-D` names a user may override with `VITREOUS_OPENCL_TUNING`, and where each lives.
-    static func tunable(_ name: String) -> WritableKeyPath<OpenCLTuning, Int>? {
-        switch name {
-        case "LN_WG": return \.layerNormGroup
-        case "LN_VEC": return \.vectorWidth
-        case "NORM_WG": return \.normGroup
-        case "STATS_WG": return \.statsGroup
-        case "SM_WG": return \.softmaxGroup
-        case "EW_WG": return \.elementwiseGroup
-        case "ATT_WG": return \.attentionGroup
-        case "ATT_ROWS": return \.attentionRows
-        case "ATT_VEC": return \.attentionVector
-        case "ATT_KT": return \.attentionKeyTile
-        case "ATT_PROB_WG": return \.probabilityGroup
-        case "SHIFT_WG": return \.shiftGroup
-        default: return nil
-        }
-    }
-
-    /// The entries of a `VITREOUS_OPENCL_TUNING` value, separated by spaces or commas.
-    static func entries(of overrides: String) -> [Substring] {
-        overrides.split(whereSeparator: { $0 == " " || $0 == "," })
-    }
-
-    /// Applies the `NAME=VALUE` entries (from `VITREOUS_OPENCL_TUNING`), for tuning a device without rebuilding.
-    /// Values must be powers of two; other entries (such as `gpu`) are ignored.
-    mutating func apply(_ overrides: [Substring]) {
-        for pair in overrides {
-            let parts = pair.split(separator: "=", maxSplits: 1)
-            guard parts.count == 2, let keyPath = Self.tunable(String(parts[0])), let value = Int(parts[1]),
-                  value > 0, value & (value - 1) == 0 else { continue }
-            self[keyPath: keyPath] = value
-        }
-    }
-
-    /// The per-head-dim `-D` options of attention.cl: the head dim, and a key tile whose K and V stay within
-    /// half the device's local memory (the other half is left to the driver and to occupancy).
-    func attentionDefines(headDim: Int) -> String {
-        let fitting = localMemoryBytes / 2 / (4 * (2 * headDim + 1))
-        let keyTile = max(1, min(attentionKeyTile, fitting))
-        return "-DHEAD_DIM=\(headDim) -DATT_KT=\(keyTile)"
-    }
-
-    func options(for program: String) -> String {
-        let defines: String
-        switch program {
-        case "layernorm": defines = "-DLN_WG=\(layerNormGroup) -DLN_VEC=\(vectorWidth)"
-        case "token_norms": defines = "-DNORM_WG=\(normGroup) -DSTATS_WG=\(statsGroup)"
-        case "softmax": defines = "-DSM_WG=\(softmaxGroup)"
-        case "elementwise": defines = "-DEW_WG=\(elementwiseGroup)"
-        case "tokens": defines = "-DTOK_WG=\(elementwiseGroup)"
-        case "registers": defines = "-DSHIFT_WG=\(shiftGroup)"
-        case "attention":
-            defines = "-DATT_WG=\(attentionGroup) -DATT_ROWS=\(attentionRows) -DATT_VEC=\(attentionVector) "
-                + "-DATT_UNROLL=\(attentionUnroll ? 1 : 0) -DATT_PROB_WG=\(probabilityGroup)"
-        default: defines = ""
-        }
-        return "-cl-std=CL1.2 " + defines
     }
 }

@@ -1,23 +1,35 @@
 import COpenCL
 
+extension KernelProgram {
+    /// tokens.cl runs one element per work-item, in groups of the element-wise size.
+    static let tokens = KernelProgram(file: "tokens", source: KernelSources.tokens,
+                                      defines: [("TOK_WG", .elementwiseGroup)])
+}
+
+extension OpenCLKernel {
+    static let patchify = OpenCLKernel(.tokens, "patchify")
+    static let assembleTokens = OpenCLKernel(.tokens, "assemble_tokens")
+    static let swiglu = OpenCLKernel(.tokens, "swiglu")
+}
+
 /// Token layout ops on an OpenCL device (`Kernels/tokens.cl`; slices are rectangular buffer copies).
 extension OpenCLBackend {
-    public func patchify(_ images: Tensor, batch: Int, channels: Int, height: Int, width: Int, patch: Int,
+    package func patchify(_ images: Tensor, batch: Int, channels: Int, height: Int, width: Int, patch: Int,
                          out: Tensor) throws {
-        try launch("patchify", in: "tokens", global: out.count, local: programs.tuning.elementwiseGroup,
+        try launch(.patchify, global: out.count, local: programs.tuning[.elementwiseGroup],
                    [.buffer(try buffer(images)), .buffer(try buffer(out)), .int(out.count), .int(channels),
                     .int(height), .int(width), .int(patch)])
     }
 
-    public func assembleTokens(patches: Tensor, cls: Tensor, registers: Tensor?, positions: Tensor, batch: Int,
+    package func assembleTokens(patches: Tensor, cls: Tensor, registers: Tensor?, positions: Tensor, batch: Int,
                                registerCount: Int, patchCount: Int, extraCount: Int, dim: Int, out: Tensor) throws {
-        try launch("assemble_tokens", in: "tokens", global: out.count, local: programs.tuning.elementwiseGroup,
+        try launch(.assembleTokens, global: out.count, local: programs.tuning[.elementwiseGroup],
                    [.buffer(try buffer(patches)), .buffer(try buffer(cls)), .buffer(try registers.map(buffer)),
                     .buffer(try buffer(positions)), .buffer(try buffer(out)), .int(out.count), .int(registerCount),
                     .int(patchCount), .int(extraCount), .int(dim)])
     }
 
-    public func sliceTokens(_ x: Tensor, batch: Int, tokens: Int, dim: Int, range: Range<Int>, out: Tensor) throws {
+    package func sliceTokens(_ x: Tensor, batch: Int, tokens: Int, dim: Int, range: Range<Int>, out: Tensor) throws {
         guard out.count > 0 else { return }
         let (source, target) = (try buffer(x), try buffer(out))
         // One rectangle: `batch` rows of `range.count·dim` floats, source rows `tokens·dim` apart.
@@ -29,8 +41,8 @@ extension OpenCLBackend {
         }
     }
 
-    public func swiglu(_ x: Tensor, rows: Int, hidden: Int, out: Tensor) throws {
-        try launch("swiglu", in: "tokens", global: out.count, local: programs.tuning.elementwiseGroup,
+    package func swiglu(_ x: Tensor, rows: Int, hidden: Int, out: Tensor) throws {
+        try launch(.swiglu, global: out.count, local: programs.tuning[.elementwiseGroup],
                    [.buffer(try buffer(x)), .buffer(try buffer(out)), .int(out.count), .int(hidden)])
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import VitreousTensor
 
 extension Reference {
     /// Rows `[batch, gh·gw, channels·patch·patch]` of images `[batch, channels, height, width]`.

@@ -1,4 +1,6 @@
 import Foundation
+import VitreousModel
+import VitreousTensor
 
 /// Synthetic DINOv2-like models with the artifact mechanism planted in their weights, and images made
 /// for them, so tests and demos know exactly which tokens turn into high-norm artifacts and why.

@@ -1,35 +1,37 @@
 import Foundation
+import VitreousTensor
+import VitreousTesting
 
 /// Fused against materialised attention on one device: what ``benchmarkAttention(device:tokens:heads:headDim:runs:)``
 /// measures.
-public struct AttentionTiming: Sendable, CustomStringConvertible {
-    public let device: Device
-    public let tokens: Int
-    public let heads: Int
-    public let headDim: Int
+struct AttentionTiming: Sendable, CustomStringConvertible {
+    let device: Device
+    let tokens: Int
+    let heads: Int
+    let headDim: Int
     /// Timed runs of each version (after one untimed warm-up run that builds kernels and fills caches).
-    public let runs: Int
+    let runs: Int
     /// Median wall time of ``attention(qkv:heads:scale:probabilities:keyMask:)``, milliseconds, until its output
     /// is finished on the device.
-    public let fusedMilliseconds: Double
+    let fusedMilliseconds: Double
     /// Median wall time of ``materializedAttention(q:k:v:scale:)``, milliseconds, likewise.
-    public let materializedMilliseconds: Double
+    let materializedMilliseconds: Double
     /// Memory each version needs beyond its inputs and output, bytes: for the fused op on the CPU backend its
     /// transposed copy of K (`heads × tokens × headDim`) and one score tile per core, on an OpenCL device
     /// nothing (its tiles live in local memory); for the materialised version the scores and the
     /// probabilities, two `heads × tokens × tokens` tensors.
-    public let fusedExtraBytes: Int
-    public let materializedExtraBytes: Int
+    let fusedExtraBytes: Int
+    let materializedExtraBytes: Int
 
     /// Floating-point operations of one attention: `4·tokens²·headDim·heads` (per head two products of
     /// `2·T²·Dh` each).
-    public var flops: Double { 4 * Double(tokens) * Double(tokens) * Double(headDim) * Double(heads) }
-    public var fusedGFLOPS: Double { flops / fusedMilliseconds / 1e6 }
-    public var materializedGFLOPS: Double { flops / materializedMilliseconds / 1e6 }
+    var flops: Double { 4 * Double(tokens) * Double(tokens) * Double(headDim) * Double(heads) }
+    var fusedGFLOPS: Double { flops / fusedMilliseconds / 1e6 }
+    var materializedGFLOPS: Double { flops / materializedMilliseconds / 1e6 }
     /// How many times faster the fused op is.
-    public var speedup: Double { materializedMilliseconds / fusedMilliseconds }
+    var speedup: Double { materializedMilliseconds / fusedMilliseconds }
 
-    public var description: String {
+    var description: String {
         func mib(_ bytes: Int) -> String { String(format: "%.2f MiB", Double(bytes) / 1_048_576) }
         return String(format: "%@ T=%d H=%d Dh=%d: fused %.3f ms (%.1f GFLOP/s, +%@), materialised %.3f ms "
                       + "(%.1f GFLOP/s, +%@), speed-up %.2f×",
@@ -44,13 +46,12 @@ public struct AttentionTiming: Sendable, CustomStringConvertible {
 /// passes), on one device, batch 1, random inputs. Runs alternate between the two versions so that
 /// drifting machine load hits both alike; each time includes waiting for the device.
 /// - Throws: whatever the ops throw (an unavailable device, a kernel that fails to build).
-public func benchmarkAttention(device: Device, tokens: Int, heads: Int, headDim: Int,
+func benchmarkAttention(device: Device, tokens: Int, heads: Int, headDim: Int,
                                runs: Int) throws -> AttentionTiming {
     guard tokens > 0, heads > 0, headDim > 0, runs > 0 else {
         throw VitreousError.invalidArgument(
             "benchmarkAttention: tokens \(tokens), heads \(heads), headDim \(headDim), runs \(runs) must be positive")
     }
-    let backend = try backend(for: device)
     let width = heads * headDim
     var generator = SystemRandomNumberGenerator()
     let values = (0..<(tokens * 3 * width)).map { _ in Float.random(in: -2...2, using: &generator) }
@@ -70,7 +71,7 @@ public func benchmarkAttention(device: Device, tokens: Int, heads: Int, headDim:
     func time(_ body: () throws -> Void) throws -> Double {
         let start = DispatchTime.now().uptimeNanoseconds
         try body()
-        try backend.synchronize()
+        try device.synchronize()
         return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
     }
     let fused = { _ = try attention(qkv: qkv, heads: heads) }
@@ -82,15 +83,9 @@ public func benchmarkAttention(device: Device, tokens: Int, heads: Int, headDim:
         fusedTimes.append(try time(fused))
         materializedTimes.append(try time(materialized))
     }
-    func median(_ times: [Double]) -> Double {
-        let sorted = times.sorted()
-        return sorted.count % 2 == 1 ? sorted[sorted.count / 2]
-            : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
-    }
     var fusedExtra = 0
     if device == .cpu {
-        let tiles = CPUAttentionTiles(tokens: tokens, headDim: headDim)
-        fusedExtra = (heads * tokens * headDim + hostThreadCount * (tiles.queries * tiles.keys + 2 * tiles.queries)) * 4
+        fusedExtra = CPUBackend.attentionScratchBytes(tokens: tokens, heads: heads, headDim: headDim)
     }
     return AttentionTiming(device: device, tokens: tokens, heads: heads, headDim: headDim, runs: runs,
                            fusedMilliseconds: median(fusedTimes), materializedMilliseconds: median(materializedTimes),

@@ -1,4 +1,5 @@
 import Foundation
+import VitreousTensor
 
 /// Plain-loop float64 implementations of every operation: the ground truth that tests and
 /// `vitreous-bench --verify` compare both backends with. Written for obviousness, not speed.

@@ -1,4 +1,5 @@
 import Foundation
+import VitreousModel
 import VitreousTensor
 
 /// The whole encoder in float64 plain loops, built from ``Reference``'s ops: the ground truth the

@@ -1,0 +1,113 @@
+import VitreousTensor
+
+/// One pre-norm transformer block as the encoder runs it:
+/// `x ← x + γ₁ ⊙ proj(attention(qkv(norm1(x))))`, then `x ← x + γ₂ ⊙ fc2(shift(act(fc1(norm2(x)))))`.
+struct ViTBlock {
+    let weights: ViTWeights.Block
+    let config: ViTConfig
+    /// 0-based place in the encoder.
+    let index: Int
+
+    /// The block's output for the residual stream `x` `[B, T, D]`; what the options ask to see goes to `taps`.
+    func forward(_ x: Tensor, _ pass: ForwardPass, _ taps: inout EncoderTaps) throws -> Tensor {
+        let w = weights, eps = config.layerNormEps
+        // Attention half.
+        let normalized = try pass.run(.norm1, index) { try layerNorm(x, weight: w.norm1Weight, bias: w.norm1Bias, eps: eps) }
+        let qkv = try pass.run(.qkv, index) { try linear(normalized, weight: w.qkvWeight, bias: w.qkvBias) }
+        let attended = try pass.run(.attention, index) {
+            try attention(qkv: qkv, heads: config.heads, probabilities: taps.wantsAttention(block: index) ? .cls : nil)
+        }
+        taps.attention(attended.probabilities)
+        let projected = try pass.run(.projection, index) {
+            try linear(attended.output, weight: w.projWeight, bias: w.projBias)
+        }
+        let mid = try pass.run(.layerScale1, index) { try layerScale(projected, gamma: w.layerScale1, residual: x) }
+
+        // MLP half.
+        let normalized2 = try pass.run(.norm2, index) {
+            try layerNorm(mid, weight: w.norm2Weight, bias: w.norm2Bias, eps: eps)
+        }
+        var hidden = try pass.run(.fc1, index) { try mlpHidden(normalized2) }
+        if let shift = pass.shift, let units = shift.neurons[index], !units.isEmpty {
+            hidden = try pass.run(.neuronShift, index) {
+                try shiftNeurons(hidden, neurons: units, registers: pass.layout.testTimeRegisters,
+                                 patches: pass.layout.patches, rule: shift.rule, scale: shift.scale)
+            }
+        }
+        taps.mlpActivations(hidden, block: index)
+        let mlp = try pass.run(.fc2, index) { try linear(hidden, weight: w.fc2Weight, bias: w.fc2Bias) }
+        return try pass.run(.layerScale2, index) { try layerScale(mlp, gamma: w.layerScale2, residual: mid) }
+    }
+
+    /// The MLP's hidden activations of the normalised input: `gelu(fc1(y))`, or `silu(gate) ⊙ up` for SwiGLU.
+    private func mlpHidden(_ normalized: Tensor) throws -> Tensor {
+        switch config.mlp {
+        case .gelu:
+            return try linear(normalized, weight: weights.fc1Weight, bias: weights.fc1Bias, activation: .gelu)
+        case .swiglu:
+            return try swiglu(try linear(normalized, weight: weights.fc1Weight, bias: weights.fc1Bias))
+        }
+    }
+}
+
+/// Where one forward pass's tokens lie: `[CLS, registers, patches, test-time registers]`.
+struct TokenRanges {
+    let firstPatch: Int
+    let patches: Range<Int>
+    let testTimeRegisters: Range<Int>
+
+    init(config: ViTConfig, patchCount: Int, testTimeRegisters: Int) {
+        firstPatch = 1 + config.registerCount
+        patches = firstPatch..<(firstPatch + patchCount)
+        self.testTimeRegisters = patches.upperBound..<(patches.upperBound + testTimeRegisters)
+    }
+}
+
+/// What every step of one forward pass shares: the token layout, the shift to apply, and the trace.
+struct ForwardPass {
+    let layout: TokenRanges
+    let shift: TestTimeRegisters?
+    let trace: (any EncoderTrace)?
+
+    /// `body`, through the trace when there is one.
+    @inline(__always)
+    func run<T>(_ step: EncoderStep, _ block: Int?, _ body: () throws -> T) throws -> T {
+        guard let trace else { return try body() }
+        return try trace.run(step, block: block, body)
+    }
+}
+
+/// The optional outputs of a forward pass, collected beside the math as the options ask: hidden states and
+/// token norms after the embeddings and each block, the last block's CLS attention, chosen MLP activations.
+struct EncoderTaps {
+    let options: EncoderOptions
+    let depth: Int
+    private(set) var hiddenStates: [Tensor] = []
+    private(set) var tokenNorms: [TokenNorms] = []
+    private(set) var clsAttention: Tensor?
+    private(set) var mlpActivations: [Int: Tensor] = [:]
+
+    init(options: EncoderOptions, depth: Int) {
+        self.options = options
+        self.depth = depth
+    }
+
+    /// Whether block `block`'s attention should also return its CLS softmax rows.
+    func wantsAttention(block: Int) -> Bool { options.clsAttention && block == depth - 1 }
+
+    /// The residual stream after the embeddings or a block.
+    mutating func residual(_ x: Tensor, _ pass: ForwardPass, block: Int?) throws {
+        if options.hiddenStates { hiddenStates.append(x) }
+        if options.tokenNorms {
+            tokenNorms.append(try pass.run(.tokenNorms, block) { try VitreousTensor.tokenNorms(x, statisticsOver: pass.layout.patches) })
+        }
+    }
+
+    mutating func attention(_ probabilities: Tensor?) {
+        if let probabilities { clsAttention = probabilities }
+    }
+
+    mutating func mlpActivations(_ hidden: Tensor, block: Int) {
+        if options.mlpActivationLayers.contains(block) { mlpActivations[block] = hidden }
+    }
+}
