@@ -1,7 +1,7 @@
+internal import Crypto
 import Foundation
 import VitreousImage
 import VitreousModel
-import VitreousRepair
 
 /// Which part of the sorted input list a run encodes: shard `index` of `count` takes the inputs at positions
 /// `index`, `index + count`, `index + 2·count`… (round robin, so every shard sees a mix of the folders).
@@ -161,9 +161,9 @@ func fileSHA256(_ url: URL) throws -> String {
     defer { try? handle.close() }
     var hash = SHA256()
     while let piece = try handle.read(upToCount: 1 << 22), !piece.isEmpty {
-        piece.withUnsafeBytes { hash.update($0) }
+        piece.withUnsafeBytes { hash.update(bufferPointer: $0) }
     }
-    return SHA256.hexString(hash.finalize())
+    return hash.finalize().map { String(format: "%02x", $0) }.joined()
 }
 
 /// Makes what was written to `path` durable (fsync); a folder after a rename into it.
