@@ -66,6 +66,7 @@ let package = Package(
             dependencies: [
                 "VitreousModel", "VitreousImage", "VitreousRepair", "VitreousFigure", "VitreousDemo",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

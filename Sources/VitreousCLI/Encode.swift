@@ -12,6 +12,12 @@ struct Encode: ParsableCommand {
             `registers` [R, D] (models with registers), `patches` [gh, gw, D], and for each --layers entry \
             `hidden.L` [T, D] and `norms.L` [T]; or with --format npy a folder IMAGE/ of .npy files with the \
             same names. Layer 0 is the embedding output and layer L (1…depth) the output of the L-th block, before the final norm.
+
+            With --dataset (off by default; --shard turns it on) it writes a dataset instead: chunks \
+            features-<shard>-<chunk>.safetensors of --chunk-size images (`cls` [N, D], `registers` [N, R, D], \
+            `mean_patch` [N, D], with --patches `patches` [N, gh, gw, D], with --layers `hidden.L` and `norms.L`), \
+            one index-<shard>.jsonl line per input, and run.json; rerunning the same command resumes it. See \
+            the README, "Encoding a dataset".
             """)
 
     @OptionGroup var inputs: InputOptions
@@ -32,11 +38,14 @@ struct Encode: ParsableCommand {
     @Option(name: .long, help: "safetensors or npy.")
     var format: FeatureFormat = .safetensors
 
+    @OptionGroup var dataset: DatasetOptions
+
     func validate() throws {
         guard batch >= 1 else { throw ValidationError("--batch must be at least 1") }
     }
 
     func run() throws {
+        if dataset.enabled { return try runDataset() }
         let found = try inputs.collect()
         let folder = try outputFolder(out)
         let (images, skipped) = try imagesToRun(found.images, options: inputs) { image in

@@ -62,6 +62,8 @@ struct InputOptions: ParsableArguments {
 struct InputImage: Equatable {
     let path: String
     let name: String
+    /// The path relative to the folder named on the command line, extension kept (a file named directly: its name).
+    var relative: String = ""
 }
 
 /// The images the inputs name, and how many files in their folders were passed over.
@@ -117,7 +119,7 @@ private func uniqueNames(_ found: [(path: String, relative: String)]) -> [InputI
         }
         name = candidate
         taken.insert(name)
-        images.append(InputImage(path: file.path, name: name))
+        images.append(InputImage(path: file.path, name: name, relative: file.relative))
     }
     return images
 }

@@ -28,8 +28,8 @@ public struct VitreousCommand: ParsableCommand {
               vitreous repair photos/ --model dinov2-large.safetensors --method ttr --find-neurons photos/
             """,
         version: VitreousCommand.version,
-        subcommands: [Devices.self, Encode.self, AttentionMaps.self, NormMaps.self, PCAMaps.self, Repair.self,
-                      Demo.self])
+        subcommands: [Devices.self, Encode.self, IndexCommand.self, AttentionMaps.self, NormMaps.self, PCAMaps.self,
+                      Repair.self, Demo.self])
 
     /// The release, as `VITREOUS_VERSION_STRING` in include/vitreous.h.
     public static let version = "0.1.0"

@@ -73,8 +73,14 @@ final class AtomicFileWriter {
     /// A writer dropped without ``commit()`` (an error thrown between writes) leaves no file behind.
     deinit { abandon() }
 
-    /// Closes the temporary file and renames it over the destination.
-    func commit() throws {
+    /// Closes the temporary file and renames it over the destination; with `sync`, first flushes it to the
+    /// disk (fsync), so that after a crash the destination holds the whole file or the old one.
+    func commit(sync: Bool = false) throws {
+        if sync && fsync(descriptor) != 0 {
+            let reason = MappedFile.errnoText("cannot sync to disk")
+            abandon()
+            throw ModelError.io(file: destination.path, reason: reason)
+        }
         let closed = close(descriptor)
         descriptor = -1
         guard closed == 0 else {

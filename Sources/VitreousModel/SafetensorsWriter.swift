@@ -49,10 +49,11 @@ public struct SafetensorsWriter: Sendable {
         try add(name, try tensor.toArray(), shape: tensor.shape)
     }
 
-    /// Writes every tensor added so far to `url`, replacing any file there.
+    /// Writes every tensor added so far to `url`, replacing any file there; with `sync` the file is on the
+    /// disk (fsync) before it is renamed into place.
     /// - Throws: ``ModelError/io(file:reason:)`` when the folder is not writable or the disk is full; the
     ///   destination is then left as it was.
-    public func write(to url: URL) throws {
+    public func write(to url: URL, sync: Bool = false) throws {
         var header = "{"
         if !metadata.isEmpty {
             let pairs = metadata.keys.sorted().map { "\(jsonString($0)):\(jsonString(metadata[$0] ?? ""))" }
@@ -76,7 +77,7 @@ public struct SafetensorsWriter: Sendable {
         try withUnsafeBytes(of: &length) { try output.write($0) }
         try output.write(headerBytes)
         for entry in entries { try output.write(entry.values) }
-        try output.commit()
+        try output.commit(sync: sync)
     }
 }
 

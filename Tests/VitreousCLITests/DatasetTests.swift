@@ -1,0 +1,261 @@
+import Foundation
+import Testing
+import VitreousImage
+import VitreousModel
+
+/// A dataset folder read back through the index: every input's entry, and each encoded input's tensors.
+private struct DatasetContents {
+    var entries: [String: [String: Any]] = [:]
+    var lineCount = 0
+    var features: [String: [String: [Float]]] = [:]
+
+    init(_ folder: URL) throws {
+        let names = try FileManager.default.contentsOfDirectory(atPath: folder.path)
+        var chunks: [String: SafetensorsFile] = [:]
+        for name in names.sorted() where name.hasPrefix("index-") && name.hasSuffix(".jsonl") {
+            let text = try String(contentsOf: folder.appendingPathComponent(name), encoding: .utf8)
+            #expect(text.isEmpty || text.hasSuffix("\n"), "\(name) ends in a cut line")
+            for line in text.split(separator: "\n") {
+                let entry = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+                let source = try #require(entry["source"] as? String)
+                lineCount += 1
+                entries[source] = entry
+                guard let file = entry["file"] as? String, let row = entry["row"] as? Int else { continue }
+                if chunks[file] == nil { chunks[file] = try SafetensorsFile(folder.appendingPathComponent(file)) }
+                let chunk = try #require(chunks[file])
+                var tensors: [String: [Float]] = [:]
+                for key in chunk.names {
+                    let shape = try chunk.info(key).shape, size = shape.dropFirst().reduce(1, *)
+                    tensors[key] = Array(try chunk.floats(key)[(row * size)..<((row + 1) * size)])
+                }
+                features[source] = tensors
+            }
+        }
+        // Every chunk on disk is named by the index: a crash leaves none behind unreferenced.
+        let referenced = Set(entries.values.compactMap { $0["file"] as? String })
+        #expect(Set(names.filter { $0.hasSuffix(".safetensors") }) == referenced)
+        #expect(names.allSatisfy { !$0.hasPrefix(".") }, "temporary files left: \(names)")
+    }
+}
+
+@Suite("vitreous encode --dataset", .serialized)
+struct DatasetTests {
+    /// `count` distinct textured PNGs of a few sizes under `images/` (sub/ holds every third).
+    private func imageFolder(_ cli: CLI, count: Int) throws {
+        for index in 0..<count {
+            let width = 30 + (index % 4) * 7, height = 28 + (index % 3) * 5
+            let pixels = (0..<(width * height * 3)).map { Float(($0 * 7919 + index * 104_729) % 256) / 255 }
+            let relative = index % 3 == 0 ? "images/sub/\(String(format: "%03d", index)).png"
+                                          : "images/\(String(format: "%03d", index)).png"
+            let url = cli.folder.appendingPathComponent(relative)
+            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try PNG.write(try Image(width: width, height: height, channels: 3, pixels: pixels), to: url.path)
+        }
+    }
+
+    private func encode(_ cli: CLI, _ model: String, out: String, _ extra: [String] = [],
+                        environment: [String: String] = [:]) throws -> CLI.Result {
+        try cli.run(["encode", "images", "--model", model, "--out", out, "--dataset", "--size", "28", "--batch", "2",
+                     "--chunk-size", "5", "--json"] + extra, environment: environment)
+    }
+
+    @Test("layout: chunks, index and run.json; features equal the per-image files; the README reader reads them")
+    func layout() throws {
+        try CLI.withFolder { cli in
+            let model = try cli.writeModel(registers: 2)
+            try imageFolder(cli, count: 7)
+            let result = try encode(cli, model, out: "ds", ["--patches", "--layers", "1"])
+            #expect(result.status == 0, "\(result.stderr)")
+            let json = try cli.json(result)
+            let stages = try #require(json["stages_seconds"] as? [String: Double])
+            #expect(Set(stages.keys) == ["decode", "resize", "normalize", "encode", "write", "wait_for_decode"])
+            let contents = try DatasetContents(cli.folder.appendingPathComponent("ds"))
+            #expect(contents.lineCount == 7 && contents.features.count == 7)
+
+            let perImage = try cli.run(["encode", "images", "--model", model, "--out", "single", "--size", "28", "--batch", "2",
+                                        "--layers", "1"])
+            #expect(perImage.status == 0, "\(perImage.stderr)")
+            for (source, tensors) in contents.features {
+                let entry = try #require(contents.entries[source])
+                let relative = try #require(entry["path"] as? String)
+                #expect(source == "images/" + relative)
+                #expect(entry["width"] as? Int == 30 + (Int(relative.suffix(7).prefix(3)) ?? 0) % 4 * 7)
+                #expect((entry["crop"] as? [Double])?.count == 4)
+                let single = try SafetensorsFile(cli.folder.appendingPathComponent(
+                    "single/" + (relative as NSString).deletingPathExtension + ".safetensors"))
+                #expect(tensors["cls"] == (try single.floats("cls")))
+                #expect(tensors["registers"] == (try single.floats("registers")))
+                #expect(tensors["patches"] == (try single.floats("patches")))
+                #expect(tensors["hidden.1"] == (try single.floats("hidden.1")))
+                let patches = try single.floats("patches"), dim = 64
+                let mean = (0..<dim).map { d in
+                    Float(stride(from: d, to: patches.count, by: dim).reduce(0.0) { $0 + Double(patches[$1]) }
+                          / Double(patches.count / dim))
+                }
+                #expect(tensors["mean_patch"] == mean)
+            }
+            let chunk = try SafetensorsFile(cli.folder.appendingPathComponent("ds/features-00000-00000.safetensors"))
+            #expect(chunk.metadata["vitreous_version"] != nil && chunk.metadata["grid"] == "2x2")
+            #expect(chunk.metadata["model"]?.contains("sha256") == true)
+            #expect(chunk.metadata["preprocessing"]?.contains("\"size\":\"28\"") == true)
+            #expect(try chunk.info("patches").shape == [4, 2, 2, 64])  // whole batches of 2 up to --chunk-size 5
+            let run = try #require(try JSONSerialization.jsonObject(
+                with: Data(contentsOf: cli.folder.appendingPathComponent("ds/run.json"))) as? [String: Any])
+            #expect(run["shards"] as? Int == 1 && run["format"] as? String == "vitreous-dataset/1")
+
+            try runReadmeReader(cli, folder: "ds", expected: contents)
+        }
+    }
+
+    /// Runs the README's Python reader (numpy + json) on the folder: same inputs, same CLS bits.
+    private func runReadmeReader(_ cli: CLI, folder: String, expected: DatasetContents) throws {
+        let readme = try String(contentsOf: SharedFixtures.tests.deletingLastPathComponent()
+            .appendingPathComponent("README.md"), encoding: .utf8)
+        let section = try #require(readme.range(of: "## Encoding a dataset"))
+        let start = try #require(readme.range(of: "```python\n", range: section.upperBound..<readme.endIndex))
+        let end = try #require(readme.range(of: "```", range: start.upperBound..<readme.endIndex))
+        let reader = String(readme[start.upperBound..<end.lowerBound])
+        #expect(reader.split(separator: "\n").count <= 15, "the README promises a 15-line reader")
+        let documentation = try String(contentsOf: SharedFixtures.tests.deletingLastPathComponent()
+            .appendingPathComponent("Documentation/dataset-format.md"), encoding: .utf8)
+        #expect(documentation.contains(reader), "Documentation/dataset-format.md shows another reader")
+        try cli.write(reader + """
+            import sys
+            entries, cls = load_dataset(sys.argv[1])
+            print(json.dumps({"sources": [e["source"] for e in entries], "cls": cls.view("<u4").tolist()}))
+            """, to: "reader.py")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "reader.py", folder]
+        process.currentDirectoryURL = cli.folder
+        let out = Pipe()
+        process.standardOutput = out
+        try process.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        let printed = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        let sources = try #require(printed["sources"] as? [String])
+        #expect(sources == expected.features.keys.sorted())
+        let bits = try #require(printed["cls"] as? [[UInt32]])
+        for (source, row) in zip(sources, bits) {
+            #expect(row == expected.features[source]?["cls"]?.map(\.bitPattern))
+        }
+    }
+
+    @Test("SIGKILL in the middle, then the same command: every input once, features bit-identical")
+    func killAndResume() throws {
+        try CLI.withFolder { cli in
+            let model = try cli.writeModel()
+            try imageFolder(cli, count: 120)
+            let whole = try encode(cli, model, out: "whole")
+            #expect(whole.status == 0, "\(whole.stderr)")
+
+            let process = Process()
+            process.executableURL = CLI.executable
+            process.arguments = ["encode", "images", "--model", model, "--out", "killed", "--dataset", "--size", "28",
+                                 "--batch", "2", "--chunk-size", "5", "--decode-threads", "1"]
+            process.currentDirectoryURL = cli.folder
+            process.environment = ProcessInfo.processInfo.environment.merging(["VITREOUS_DEVICE": "cpu"]) { $1 }
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            let index = cli.folder.appendingPathComponent("killed/index-00000.jsonl")
+            while process.isRunning && ((try? Data(contentsOf: index))?.count ?? 0) == 0 { usleep(2000) }
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            #expect(process.terminationReason == .uncaughtSignal, "the run ended before it was killed")
+            let partial = try String(contentsOf: index, encoding: .utf8).split(separator: "\n").count
+            #expect(partial < 120)
+
+            let resumed = try encode(cli, model, out: "killed")
+            #expect(resumed.status == 0, "\(resumed.stderr)")
+            #expect(try cli.json(resumed)["already_done"] as? Int ?? -1 >= partial)
+            let reference = try DatasetContents(cli.folder.appendingPathComponent("whole"))
+            let contents = try DatasetContents(cli.folder.appendingPathComponent("killed"))
+            #expect(contents.lineCount == 120 && contents.entries.count == 120)
+            #expect(Set(contents.features.keys) == Set(reference.features.keys))
+            for (source, tensors) in reference.features {
+                #expect(contents.features[source] == tensors, "\(source) differs after resuming")
+            }
+            // Nothing left to do: a third run encodes nothing.
+            let again = try encode(cli, model, out: "killed")
+            #expect(try cli.json(again)["images"] as? Int == 0)
+        }
+    }
+
+    @Test("SIGTERM stops after the batch, commits it and exits 143")
+    func terminate() throws {
+        try CLI.withFolder { cli in
+            let model = try cli.writeModel()
+            try imageFolder(cli, count: 120)
+            let process = Process()
+            process.executableURL = CLI.executable
+            process.arguments = ["encode", "images", "--model", model, "--out", "ds", "--dataset", "--size", "28",
+                                 "--batch", "2", "--chunk-size", "50"]
+            process.currentDirectoryURL = cli.folder
+            process.environment = ProcessInfo.processInfo.environment.merging(["VITREOUS_DEVICE": "cpu"]) { $1 }
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            // Wait until the run encodes (run.json is written after the model loaded), then stop it.
+            let runFile = cli.folder.appendingPathComponent("ds/run.json")
+            while process.isRunning && !FileManager.default.fileExists(atPath: runFile.path) { usleep(2000) }
+            usleep(100_000)
+            kill(process.processIdentifier, SIGTERM)
+            process.waitUntilExit()
+            #expect(process.terminationStatus == 143)
+            let contents = try DatasetContents(cli.folder.appendingPathComponent("ds"))
+            #expect(contents.lineCount > 0 && contents.lineCount < 120, "\(contents.lineCount) lines")
+        }
+    }
+
+    @Test("three shards cover the inputs exactly once; --shard auto reads Slurm and Kubernetes variables; merge")
+    func shards() throws {
+        try CLI.withFolder { cli in
+            let model = try cli.writeModel()
+            try imageFolder(cli, count: 11)
+            let first = try encode(cli, model, out: "ds", ["--shard", "0/3"])
+            let second = try encode(cli, model, out: "ds", ["--shard", "auto"], environment: [
+                "SLURM_ARRAY_TASK_ID": "8", "SLURM_ARRAY_TASK_MIN": "7", "SLURM_ARRAY_TASK_COUNT": "3"])
+            let third = try encode(cli, model, out: "ds", ["--shard", "auto"], environment: [
+                "SLURM_ARRAY_TASK_ID": "", "JOB_COMPLETION_INDEX": "2", "JOB_COMPLETIONS": "3"])
+            for result in [first, second, third] { #expect(result.status == 0, "\(result.stderr)") }
+            #expect(try cli.json(second)["shard"] as? String == "1/3")
+            #expect(try cli.json(third)["shard"] as? String == "2/3")
+            let contents = try DatasetContents(cli.folder.appendingPathComponent("ds"))
+            #expect(contents.lineCount == 11 && contents.entries.count == 11)
+            #expect(cli.exists("ds/index-00002.jsonl") && cli.exists("ds/features-00001-00000.safetensors"))
+
+            let merged = try cli.run("index", "merge", "ds")
+            #expect(merged.status == 0, "\(merged.stderr)")
+            let lines = try String(contentsOf: cli.folder.appendingPathComponent("ds/index.jsonl"), encoding: .utf8)
+                .split(separator: "\n")
+            #expect(lines.count == 11)
+
+            let wrongCount = try encode(cli, model, out: "ds", ["--shard", "0/4"])
+            #expect(wrongCount.status == 1 && wrongCount.stderr.contains("shards"), "\(wrongCount.stderr)")
+            let badShard = try encode(cli, model, out: "other", ["--shard", "3/3"])
+            #expect(badShard.status == 1 && badShard.stderr.contains("3/3"), "\(badShard.stderr)")
+        }
+    }
+
+    @Test("a corrupt file in the middle is recorded with its error and the run goes on; changed preprocessing refused")
+    func corruptAndChanged() throws {
+        try CLI.withFolder { cli in
+            let model = try cli.writeModel()
+            try imageFolder(cli, count: 6)
+            try cli.write("not really a JPEG", to: "images/002b.jpg")
+            let result = try encode(cli, model, out: "ds")
+            #expect(result.status == 1 && result.stderr.contains("images/002b.jpg"), "\(result.stderr)")
+            let contents = try DatasetContents(cli.folder.appendingPathComponent("ds"))
+            #expect(contents.lineCount == 7 && contents.features.count == 6)
+            let broken = try #require(contents.entries["images/002b.jpg"])
+            #expect(broken["file"] == nil && (broken["error"] as? String)?.isEmpty == false)
+
+            let changed = try cli.run(["encode", "images", "--model", model, "--out", "ds", "--dataset", "--size", "42"])
+            #expect(changed.status == 1 && changed.stderr.contains("preprocessing"), "\(changed.stderr)")
+            let otherModel = try cli.writeModel("other.safetensors", registers: 1)
+            let swapped = try encode(cli, otherModel, out: "ds")
+            #expect(swapped.status == 1 && swapped.stderr.contains("model"), "\(swapped.stderr)")
+        }
+    }
+}
