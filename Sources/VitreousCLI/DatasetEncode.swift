@@ -86,12 +86,7 @@ struct DatasetRun {
             let decodeStart = Date()
             let decoded = try ImageFile.read(input.path, options: readOptions)
             let decodeSeconds = Date().timeIntervalSince(decodeStart)
-            let size = policy.outputSize(width: decoded.width, height: decoded.height)
-            let tokens = (size.width / patch) * (size.height / patch)
-            guard tokens <= maxTokens else {
-                throw CLIError("\(input.path): \(decoded.width)×\(decoded.height) becomes \(size.width)×\(size.height), "
-                    + "\(tokens) patch tokens, above --max-tokens \(maxTokens)")
-            }
+            try checkTokenLimit(input.path, decoded, policy: policy, patch: patch, maxTokens: maxTokens)
             return ((decoded.width, decoded.height), try policy.apply(to: decoded).image, decodeSeconds)
         }
         defer { queue.cancel() }

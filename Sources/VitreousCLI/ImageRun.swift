@@ -51,12 +51,7 @@ struct ImageRun {
     /// One image decoded and brought to the encoder's input size (not yet normalised).
     func prepare(_ input: InputImage) throws -> Image {
         let decoded = try ImageFile.read(input.path, options: readOptions)
-        let size = policy.outputSize(width: decoded.width, height: decoded.height)
-        let patch = encoder.config.patchSize, tokens = (size.width / patch) * (size.height / patch)
-        guard tokens <= maxTokens else {
-            throw CLIError("\(input.path): \(decoded.width)×\(decoded.height) becomes \(size.width)×\(size.height), "
-                + "\(tokens) patch tokens, above --max-tokens \(maxTokens)")
-        }
+        try checkTokenLimit(input.path, decoded, policy: policy, patch: encoder.config.patchSize, maxTokens: maxTokens)
         return try policy.apply(to: decoded).image
     }
 
@@ -136,5 +131,16 @@ extension ImageRun.Summary {
         if !failures.isEmpty {
             throw CLIError("\(failures.count) of \(processed + failures.count) images failed (listed above)")
         }
+    }
+}
+
+/// Refuses an image that `policy` would make into more than `maxTokens` patch tokens (`--max-tokens`), before
+/// it is resized: `--size auto` on a huge image would otherwise run for minutes.
+func checkTokenLimit(_ path: String, _ decoded: RGB8Image, policy: ResizePolicy, patch: Int, maxTokens: Int) throws {
+    let size = policy.outputSize(width: decoded.width, height: decoded.height)
+    let tokens = (size.width / patch) * (size.height / patch)
+    guard tokens <= maxTokens else {
+        throw CLIError("\(path): \(decoded.width)×\(decoded.height) becomes \(size.width)×\(size.height), "
+            + "\(tokens) patch tokens, above --max-tokens \(maxTokens)")
     }
 }
