@@ -1,160 +1,69 @@
-import CBLAS
 import CVitreousCPU
 import Foundation
 
-/// Tile sizes of the CPU attention.
-struct CPUAttentionTiles: Equatable {
-    /// Query rows per task.
-    let queries: Int
-    /// Keys per step of the online softmax.
-    let keys: Int
+/// How the CPU attention splits one problem into work items.
+struct CPUAttentionPlan: Equatable {
+    /// Query rows per work item (a multiple of `VK_ATTENTION_ROW_MULTIPLE`).
+    let queryBlock: Int
 
-    /// Each tile product (`queries × keys × headDim` multiply-adds) stays at or below 2¹⁸, which OpenBLAS
-    /// runs on the calling thread (its interface/gemm.c starts its own thread pool above 65536 ×
-    /// GEMM_MULTITHREAD_THRESHOLD = 4). Attention already keeps every core busy with its own tasks; OpenBLAS
-    /// threads started from inside them contend with them (measured: two concurrent 64×128×64 products no
-    /// faster than one). Within that budget, 32 query rows and as many keys as fit: on a 2-core AVX-512
-    /// machine 16…64 query rows measured alike, within noise.
-    init(tokens: Int, headDim: Int) {
-        let budget = 1 << 18
-        queries = max(1, min(32, tokens))
-        let keys = budget / (queries * max(headDim, 1)) / 8 * 8
-        self.keys = max(8, min(keys, (tokens + 7) / 8 * 8))
+    /// 48 query rows per item: each 64-key tile of K and V is loaded into L1 once for 8 register groups of
+    /// rows, and 24…96 rows measured alike on one AVX-512 core (Benchmarks/RESULTS.md). Smaller blocks only
+    /// when that leaves fewer than four items per core, so that the cores finish together.
+    init(batch: Int, tokens: Int, heads: Int, threads: Int = hostThreadCount) {
+        let multiple = Int(VK_ATTENTION_ROW_MULTIPLE)
+        var block = 48
+        while block > multiple && batch * heads * ((tokens + block - 1) / block) < 4 * threads { block -= multiple }
+        queryBlock = block
     }
 }
 
 extension CPUBackend {
-    /// Flash-style attention on the host: per (batch item, head, tile of query rows) task, one pass over
-    /// key tiles with the online-softmax recurrence; the tile products `Q·Kᵀ` and `P·V` are single-threaded
-    /// OpenBLAS GEMMs reading Q and V in place through their row strides, the softmax steps are the C kernels of the active instruction set,
-    /// tasks are split over the cores. The output rows themselves are the accumulator; the scratch is one
-    /// `queries × keys` score tile per core and a transposed copy of K (`tokens × headDim` per head).
+    /// Flash-style attention on the host, in C (attention.c) with no BLAS: per (batch item, head, block of
+    /// query rows) work item, one pass over 64-key tiles with the online-softmax recurrence, the tile
+    /// products `Q·Kᵀ` and `P·V` register-blocked micro-kernels of the active instruction set, so that the
+    /// scores of a tile never leave L1. Work items are split over the cores in contiguous ranges; each core
+    /// packs the K and V of each head it meets once into its own scratch (one head's worth, which stays in
+    /// L2). The requested probability rows come out of the same pass: their biased scores are kept as they go
+    /// by and normalised with the row's final maximum and sum, so they agree exactly with the output.
     package func attention(q: Tensor, k: Tensor, v: Tensor, keyMask: Tensor?, geometry: AttentionGeometry,
                           out: Tensor, rows: [Int], probabilities: Tensor?) throws {
-        let (pq, pk, pv) = (SendablePointer(try host(q)), SendablePointer(try host(k)), SendablePointer(try host(v)))
-        let po = SendablePointer(try host(out))
-        let pprob = try probabilities.map { SendablePointer(try host($0)) }
-        // The mask as an additive bias in the score domain: 0 keeps a key, −∞ drops it (2^−∞ = 0 exactly).
-        var bias: SendablePointer<Float>?
-        if let keyMask {
-            let values = try host(keyMask)
-            let converted = UnsafeMutablePointer<Float>.allocate(capacity: keyMask.count)
-            for i in 0..<keyMask.count { converted[i] = values[i] == 0 ? -.infinity : 0 }
-            bias = SendablePointer(converted)
+        let g = geometry
+        let plan = CPUAttentionPlan(batch: g.batch, tokens: g.tokens, heads: g.heads)
+        let (pq, pk, pv) = (try host(q), try host(k), try host(v))
+        var problem = vk_attention_problem(
+            q: pq + g.qOffset, k: pk + g.kOffset, v: pv + g.vOffset,
+            q_ld: g.rowStride, k_ld: g.rowStride, v_ld: g.rowStride, out: try host(out), out_ld: g.width,
+            batch: g.batch, tokens: g.tokens, heads: g.heads, head_dim: g.headDim, scale: g.scale,
+            key_mask: try keyMask.map { UnsafePointer(try host($0)) }, probability_rows: nil,
+            probability_row_count: 0, probabilities: nil, query_block: plan.queryBlock)
+        let level = CPUInstructionSet.current
+        guard let run = vk_attention_for(level.level) else {  // never NULL (CVitreousCPU.h)
+            throw VitreousError.deviceUnavailable("CPU attention: no kernel for instruction set \(level)")
         }
-        defer { bias?.base.deallocate() }
-        let kernels = CPUInstructionSet.kernels
-        flashAttention(pq, pk, pv, po, bias: bias, geometry, kernels)
-        if let pprob { probabilityRows(pq, pk, pprob, bias: bias, geometry, rows: rows, kernels) }
-    }
-
-    private func flashAttention(_ pq: SendablePointer<Float>, _ pk: SendablePointer<Float>,
-                                _ pv: SendablePointer<Float>, _ po: SendablePointer<Float>,
-                                bias: SendablePointer<Float>?, _ g: AttentionGeometry, _ kernels: vk_kernels) {
-        let (tokens, headDim, rowStride, width) = (g.tokens, g.headDim, g.rowStride, g.width)
-        let tiles = CPUAttentionTiles(tokens: tokens, headDim: headDim)
-        let queryTiles = (tokens + tiles.queries - 1) / tiles.queries
-        // Scores in base 2: exp(x) = 2^(x·log2 e), so the scale absorbs log2 e and the softmax uses exp2.
-        let scoreScale = g.scale * 1.442_695_040_888_963_4
-        // Kᵀ per (batch item, head), [headDim, tokens]: Q·Kᵀ then is a plain NN product, which OpenBLAS runs
-        // through its small-matrix kernels instead of packing K again for every query tile (measured 15–20 %
-        // faster overall at T = 1370 than the transposed-B product straight from the projection).
-        let transposed = SendablePointer(
-            UnsafeMutablePointer<Float>.allocate(capacity: g.batch * g.heads * headDim * tokens))
-        defer { transposed.base.deallocate() }
-        parallelFor(g.batch * g.heads, grain: 1) { heads in
-            for head in heads {
-                let (b, h) = (head / g.heads, head % g.heads)
-                let source = pk.base + b * tokens * rowStride + g.kOffset + h * headDim
-                let target = transposed.base + head * headDim * tokens
-                for t in 0..<tokens {
-                    let row = source + t * rowStride
-                    for d in 0..<headDim { target[d * tokens + t] = row[d] }
-                }
+        try rows.withUnsafeBufferPointer { list in
+            if let probabilities {
+                problem.probabilities = try host(probabilities)
+                problem.probability_rows = list.baseAddress
+                problem.probability_row_count = list.count
             }
-        }
-        // Tasks ordered (batch, head, query tile): each core's contiguous share reuses one head's K and V.
-        parallelFor(g.batch * g.heads * queryTiles, grain: 1) { tasks in
-            let scores = UnsafeMutablePointer<Float>.allocate(capacity: tiles.queries * tiles.keys)
-            let maxima = UnsafeMutablePointer<Float>.allocate(capacity: tiles.queries)
-            let sums = UnsafeMutablePointer<Float>.allocate(capacity: tiles.queries)
-            defer {
-                scores.deallocate()
-                maxima.deallocate()
-                sums.deallocate()
-            }
-            for task in tasks {
-                let (head, tile) = (task / queryTiles, task % queryTiles)
-                let (b, h) = (head / g.heads, head % g.heads)
-                let first = tile * tiles.queries
-                let count = min(tiles.queries, tokens - first)
-                let queries = pq.base + (b * tokens + first) * rowStride + g.qOffset + h * headDim
-                let keys = transposed.base + head * headDim * tokens
-                let values = pv.base + b * tokens * rowStride + g.vOffset + h * headDim
-                let output = po.base + (b * tokens + first) * width + h * headDim
-                maxima.update(repeating: -.infinity, count: count)
-                sums.update(repeating: 0, count: count)
-                for start in stride(from: 0, to: tokens, by: tiles.keys) {
-                    let span = min(tiles.keys, tokens - start)
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(count), Int32(span), Int32(headDim),
-                                scoreScale, queries, Int32(rowStride), keys + start, Int32(tokens),
-                                0, scores, Int32(tiles.keys))
-                    for row in 0..<count {
-                        let line = scores + row * tiles.keys
-                        let tileMax = kernels.add_bias_max(line, span, bias.map { $0.base + b * tokens + start })
-                        let newMax = max(maxima[row], tileMax)
-                        // All keys so far masked: subtract 0, not −∞, so that 2^(−∞ − (−∞)) makes no NaN.
-                        let shift = newMax == -.infinity ? 0 : newMax
-                        let correction = Foundation.exp2(maxima[row] - shift)
-                        sums[row] = sums[row] * correction + kernels.exp2_sum(line, span, shift)
-                        maxima[row] = newMax
-                        if start > 0 && correction != 1 {
-                            kernels.scale(output + row * width, headDim, correction)
-                        }
-                    }
-                    // The first tile overwrites the (possibly poisoned) output rows: beta 0.
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(count), Int32(headDim), Int32(span),
-                                1, scores, Int32(tiles.keys), values + start * rowStride, Int32(rowStride),
-                                start == 0 ? 0 : 1, output, Int32(width))
-                }
-                for row in 0..<count {
-                    let line = output + row * width
-                    if sums[row] == 0 {
-                        line.update(repeating: 0, count: headDim)  // every key masked
-                    } else {
-                        kernels.scale(line, headDim, 1 / sums[row])
-                    }
-                }
+            let items = vk_attention_work_items(&problem)
+            let bytes = vk_attention_scratch_bytes(&problem)
+            let shared = problem
+            parallelFor(items, grain: 1) { range in
+                let scratch = UnsafeMutableRawPointer.allocate(byteCount: max(bytes, 64), alignment: 64)
+                defer { scratch.deallocate() }
+                withUnsafePointer(to: shared) { run($0, range.lowerBound, range.upperBound, scratch) }
             }
         }
     }
 
-    /// Softmax rows of the chosen queries: scores against every key, then a softmax in place in the output
-    /// row (`rows.count × tokens` per head, never tokens × tokens).
-    private func probabilityRows(_ pq: SendablePointer<Float>, _ pk: SendablePointer<Float>,
-                                 _ pprob: SendablePointer<Float>, bias: SendablePointer<Float>?,
-                                 _ g: AttentionGeometry, rows: [Int], _ kernels: vk_kernels) {
-        let (tokens, headDim, rowStride) = (g.tokens, g.headDim, g.rowStride)
-        let scoreScale = g.scale * 1.442_695_040_888_963_4
-        rows.withUnsafeBufferPointer { rowList in
-            guard let rowBase = rowList.baseAddress else { return }
-            let list = SendablePointer(rowBase)
-            let count = rows.count
-            parallelFor(g.batch * g.heads * count, grain: max(1, 65_536 / max(tokens * headDim, 1))) { tasks in
-                for task in tasks {
-                    let (head, n) = (task / count, task % count)
-                    let (b, h) = (head / g.heads, head % g.heads)
-                    let query = pq.base + (b * tokens + list[n]) * rowStride + g.qOffset + h * headDim
-                    let keys = pk.base + b * tokens * rowStride + g.kOffset + h * headDim
-                    let line = pprob.base + task * tokens
-                    for j in 0..<tokens {
-                        line[j] = kernels.dot(query, keys + j * rowStride, headDim) * scoreScale
-                    }
-                    let shift = kernels.add_bias_max(line, tokens, bias.map { $0.base + b * tokens })
-                    let total = kernels.exp2_sum(line, tokens, shift == -.infinity ? 0 : shift)
-                    kernels.scale(line, tokens, total == 0 ? 0 : 1 / total)
-                }
-            }
-        }
+    /// Memory the fused attention op needs beyond its inputs and output on this backend, bytes: one scratch
+    /// per core (the packed K and V of one head, one query block's rows and accumulators).
+    package static func attentionScratchBytes(batch: Int = 1, tokens: Int, heads: Int, headDim: Int) -> Int {
+        let plan = CPUAttentionPlan(batch: batch, tokens: tokens, heads: heads)
+        var problem = vk_attention_problem()
+        (problem.batch, problem.tokens, problem.heads, problem.head_dim) = (batch, tokens, heads, headDim)
+        problem.query_block = plan.queryBlock
+        return hostThreadCount * vk_attention_scratch_bytes(&problem)
     }
 }

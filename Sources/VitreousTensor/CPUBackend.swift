@@ -19,13 +19,6 @@ package final class CPUBackend: Backend {
     /// Releases the pooled (unused) host buffers to the system.
     package func trimBufferPool() { hostBufferPool.trim() }
 
-    /// Memory the fused attention op needs beyond its inputs and output on this backend, bytes: its
-    /// transposed copy of K (`heads × tokens × headDim`) and one score tile per core.
-    package static func attentionScratchBytes(tokens: Int, heads: Int, headDim: Int) -> Int {
-        let tiles = CPUAttentionTiles(tokens: tokens, headDim: headDim)
-        return (heads * tokens * headDim + hostThreadCount * (tiles.queries * tiles.keys + 2 * tiles.queries)) * 4
-    }
-
     private init() {
         openblas_set_num_threads(Int32(hostThreadCount))
     }

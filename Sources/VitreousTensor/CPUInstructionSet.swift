@@ -71,4 +71,8 @@ public enum CPUInstructionSet: String, CaseIterable, Sendable, CustomStringConve
     static var kernels: vk_kernels {
         vk_kernels_for((forced ?? (try? selection.get()) ?? best).level).pointee  // never NULL
     }
+
+    /// The level for the calling task: a level forced by ``with(_:_:)``, else ``active`` (``best`` when the
+    /// environment names a bad level), as ``kernels`` picks it.
+    static var current: CPUInstructionSet { forced ?? (try? selection.get()) ?? best }
 }

@@ -16,8 +16,8 @@ struct AttentionTiming: Sendable, CustomStringConvertible {
     let fusedMilliseconds: Double
     /// Median wall time of ``materializedAttention(q:k:v:scale:)``, milliseconds, likewise.
     let materializedMilliseconds: Double
-    /// Memory each version needs beyond its inputs and output, bytes: for the fused op on the CPU backend its
-    /// transposed copy of K (`heads × tokens × headDim`) and one score tile per core, on an OpenCL device
+    /// Memory each version needs beyond its inputs and output, bytes: for the fused op on the CPU backend one
+    /// scratch per core (one head's packed K and V, one query block's rows and accumulators), on an OpenCL device
     /// nothing (its tiles live in local memory); for the materialised version the scores and the
     /// probabilities, two `heads × tokens × tokens` tensors.
     let fusedExtraBytes: Int

@@ -73,6 +73,52 @@ const vk_kernels *vk_kernels_for(vk_level level);
 void vk_patchify_rows(const float *images, ptrdiff_t channels, ptrdiff_t height, ptrdiff_t width,
                       ptrdiff_t patch, ptrdiff_t first, ptrdiff_t last, float *out);
 
+// MARK: Fused attention (attention.c): flash-style, one (batch item, head, query block) work item at a time.
+
+/// One fused multi-head attention problem. Head `h` of token `t` in batch item `b` starts at float
+/// `(b·tokens + t)·q_ld + h·head_dim` of `q` (likewise `k`, `v`, `out` with their own row strides).
+/// For each query row: out = Σⱼ softmaxⱼ(scale · q·kⱼ) vⱼ over the keys not masked.
+typedef struct vk_attention_problem {
+    const float *q, *k, *v;
+    ptrdiff_t q_ld, k_ld, v_ld;
+    float *out;
+    ptrdiff_t out_ld;
+    ptrdiff_t batch, tokens, heads, head_dim;
+    /// Multiplies q·k before the softmax.
+    float scale;
+    /// [batch, tokens] or NULL: a key whose value is exactly 0 is left out (probability exactly 0). A row
+    /// with every key masked gets zeros (and zero probabilities).
+    const float *key_mask;
+    /// Query rows whose softmax probabilities to write to `probabilities`, [batch, heads, row_count, tokens]
+    /// (repeats allowed); row_count 0 and NULLs for none.
+    const ptrdiff_t *probability_rows;
+    ptrdiff_t probability_row_count;
+    float *probabilities;
+    /// Query rows per work item; rounded up to a multiple of VK_ATTENTION_ROW_MULTIPLE.
+    ptrdiff_t query_block;
+} vk_attention_problem;
+
+/// Query blocks are processed in groups of rows that fit the registers (6 at AVX-512, 3 below); every
+/// query block is a multiple of this.
+#define VK_ATTENTION_ROW_MULTIPLE 6
+
+/// One level's attention: runs work items [first, last) of `problem` (see vk_attention_work_items) with
+/// `scratch` (vk_attention_scratch_bytes bytes, 64-byte aligned, owned by this call). Items are ordered
+/// (batch, head, query block); a caller splitting them over threads gives each thread a contiguous range
+/// and its own scratch, so that each thread packs a head's keys and values once for all its query blocks.
+typedef void (*vk_attention_fn)(const vk_attention_problem *problem, ptrdiff_t first, ptrdiff_t last,
+                                void *scratch);
+
+/// The number of work items: batch · heads · ⌈tokens / query block⌉.
+ptrdiff_t vk_attention_work_items(const vk_attention_problem *problem);
+
+/// Bytes of scratch one vk_attention_fn call needs (the packed keys and values of one head, one query
+/// block's rows and accumulators): the same at every level.
+size_t vk_attention_scratch_bytes(const vk_attention_problem *problem);
+
+/// The attention of `level`; the baseline's when `vk_supported(level)` is 0. Never NULL.
+vk_attention_fn vk_attention_for(vk_level level);
+
 #ifdef __cplusplus
 }
 #endif
