@@ -5,14 +5,17 @@ import Foundation
 struct CPUAttentionPlan: Equatable {
     /// Query rows per work item (a multiple of `VK_ATTENTION_ROW_MULTIPLE`).
     let queryBlock: Int
+    /// What every query block is a multiple of: the rows of the largest register tile.
+    static let rowMultiple = Int(VK_ATTENTION_ROW_MULTIPLE)
 
     /// 48 query rows per item: each 64-key tile of K and V is loaded into L1 once for 8 register groups of
     /// rows, and 24…96 rows measured alike on one AVX-512 core (Benchmarks/RESULTS.md). Smaller blocks only
     /// when that leaves fewer than four items per core, so that the cores finish together.
     init(batch: Int, tokens: Int, heads: Int, threads: Int = hostThreadCount) {
-        let multiple = Int(VK_ATTENTION_ROW_MULTIPLE)
         var block = 48
-        while block > multiple && batch * heads * ((tokens + block - 1) / block) < 4 * threads { block -= multiple }
+        while block > Self.rowMultiple && batch * heads * ((tokens + block - 1) / block) < 4 * threads {
+            block -= Self.rowMultiple
+        }
         queryBlock = block
     }
 }
