@@ -24,22 +24,38 @@
 /// x in every lane (x − 0 is x for every float, −0 and NaN included, so this is one broadcast).
 INL VF VK_NAME(broadcast)(float x) { return x - (VF){0}; }
 
-/// scores[r][j] = Σ_d q[r·ldq + d] · kt[d·KB + j] for the R rows of one group and the KB keys of one block.
-INL void VK_NAME(score_tile)(const float *q, ptrdiff_t ldq, const float *kt, ptrdiff_t dim, float *scores) {
-    for (ptrdiff_t c = 0; c < KB; c += NV * L) {
-        VF acc[R][NV];
-        UNROLL for (int r = 0; r < R; r++) UNROLL for (int x = 0; x < NV; x++) acc[r][x] = (VF){0};
-        for (ptrdiff_t d = 0; d < dim; d++) {
-            const float *keys = kt + d * KB + c;
-            VF k[NV];
-            UNROLL for (int x = 0; x < NV; x++) k[x] = VK_NAME(load)(keys + x * L);
-            UNROLL for (int r = 0; r < R; r++) {
-                const VF qr = VK_NAME(broadcast)(q[r * ldq + d]);
-                UNROLL for (int x = 0; x < NV; x++) acc[r][x] += qr * k[x];
-            }
+/// scores[r][j] = Σ_d q[r·ldq + d] · kt[d·KB + j] for the R rows of one group and `vectors` (≤ NV, a
+/// constant where inlined) vectors of keys of one block.
+INL void VK_NAME(score_chunk)(const float *q, ptrdiff_t ldq, const float *kt, ptrdiff_t dim, float *scores,
+                              const int vectors) {
+    VF acc[R][NV];
+    UNROLL for (int r = 0; r < R; r++) UNROLL for (int x = 0; x < vectors; x++) acc[r][x] = (VF){0};
+    for (ptrdiff_t d = 0; d < dim; d++) {
+        VF k[NV];
+        UNROLL for (int x = 0; x < vectors; x++) k[x] = VK_NAME(load)(kt + d * KB + x * L);
+        UNROLL for (int r = 0; r < R; r++) {
+            const VF qr = VK_NAME(broadcast)(q[r * ldq + d]);
+            UNROLL for (int x = 0; x < vectors; x++) acc[r][x] += qr * k[x];
         }
-        UNROLL for (int r = 0; r < R; r++) UNROLL for (int x = 0; x < NV; x++)
-            VK_NAME(store)(scores + r * KB + c + x * L, acc[r][x]);
+    }
+    UNROLL for (int r = 0; r < R; r++) UNROLL for (int x = 0; x < vectors; x++)
+        VK_NAME(store)(scores + r * KB + x * L, acc[r][x]);
+}
+
+/// The scores of one group against the first `vectors` vectors of keys of a block (all of them but in the
+/// last block, where only the vectors holding its `span` keys are computed: at T = 257 the last block has one
+/// key, and a whole tile would waste a fifth of the work).
+INL void VK_NAME(score_tile)(const float *q, ptrdiff_t ldq, const float *kt, ptrdiff_t dim, float *scores,
+                             ptrdiff_t vectors) {
+    for (ptrdiff_t c = 0; c < vectors; c += NV) {
+        const float *keys = kt + c * L;
+        float *target = scores + c * L;
+        switch (vectors - c) {
+        case 1: VK_NAME(score_chunk)(q, ldq, keys, dim, target, 1); break;
+        case 2: VK_NAME(score_chunk)(q, ldq, keys, dim, target, 2); break;
+        case 3: VK_NAME(score_chunk)(q, ldq, keys, dim, target, 3); break;
+        default: VK_NAME(score_chunk)(q, ldq, keys, dim, target, NV); break;
+        }
     }
 }
 
@@ -47,12 +63,12 @@ INL void VK_NAME(score_tile)(const float *q, ptrdiff_t ldq, const float *kt, ptr
 /// keys), copies a row's biased scores to raw[r] when that row's probabilities are asked for, then replaces
 /// each score by 2^(s − m) with m the running maximum, and updates the maxima, the sums and each row's
 /// correction 2^(old m − new m) for the accumulators.
-INL void VK_NAME(softmax_step)(float *scores, const float *bias, ptrdiff_t span, float *maxima, float *sums,
-                               float *corrections, float *const *raw) {
+INL void VK_NAME(softmax_step)(float *scores, const float *bias, ptrdiff_t span, ptrdiff_t vectors, float *maxima,
+                               float *sums, float *corrections, float *const *raw) {
     for (int r = 0; r < R; r++) {
         float *line = scores + r * KB;
         VF best = VK_NAME(broadcast)(-INFINITY);
-        UNROLL for (int x = 0; x < KB / L; x++) {
+        for (ptrdiff_t x = 0; x < vectors; x++) {
             const VF v = VK_NAME(load)(line + x * L) + VK_NAME(load)(bias + x * L);
             VK_NAME(store)(line + x * L, v);
             best = VK_NAME(vmax)(v, best);
@@ -64,7 +80,7 @@ INL void VK_NAME(softmax_step)(float *scores, const float *bias, ptrdiff_t span,
         const float shift = maximum == -INFINITY ? 0 : maximum;
         corrections[r] = exp2f(old - shift);
         VF total = (VF){0};
-        UNROLL for (int x = 0; x < KB / L; x++) {
+        for (ptrdiff_t x = 0; x < vectors; x++) {
             const VF e = VK_NAME(exp2_v)(VK_NAME(load)(line + x * L) - shift);
             VK_NAME(store)(line + x * L, e);
             total += e;
@@ -74,16 +90,16 @@ INL void VK_NAME(softmax_step)(float *scores, const float *bias, ptrdiff_t span,
     }
 }
 
-/// acc[r][0..vectors·L) = acc · corrections[r] + Σ_j p[r][j] · v[j·ldv ..] over the KB keys of one block,
+/// acc[r][0..vectors·L) = acc · corrections[r] + Σ_j p[r][j] · v[j·ldv ..] over the `span` keys of a block,
 /// for `vectors` (≤ NV, a constant where inlined) vectors of head dimensions.
-INL void VK_NAME(value_tile)(const float *p, const float *v, ptrdiff_t ldv, float *acc_rows, ptrdiff_t ldacc,
-                             const float *corrections, const int vectors) {
+INL void VK_NAME(value_tile)(const float *p, const float *v, ptrdiff_t ldv, ptrdiff_t span, float *acc_rows,
+                             ptrdiff_t ldacc, const float *corrections, const int vectors) {
     VF acc[R][NV];
     UNROLL for (int r = 0; r < R; r++) {
         const VF c = VK_NAME(broadcast)(corrections[r]);
         UNROLL for (int x = 0; x < vectors; x++) acc[r][x] = VK_NAME(load)(acc_rows + r * ldacc + x * L) * c;
     }
-    for (ptrdiff_t j = 0; j < KB; j++) {
+    for (ptrdiff_t j = 0; j < span; j++) {
         VF values[NV];
         UNROLL for (int x = 0; x < vectors; x++) values[x] = VK_NAME(load)(v + j * ldv + x * L);
         UNROLL for (int r = 0; r < R; r++) {
@@ -169,21 +185,21 @@ FN void VK_NAME(attention)(const vk_attention_problem *p, ptrdiff_t first, ptrdi
             if (t >= 0 && t < count) requests[t] = n;
         }
         for (ptrdiff_t kb = 0; kb < layout.key_blocks; kb++) {
-            const ptrdiff_t span = tokens - kb * KB < KB ? tokens - kb * KB : KB;
+            const ptrdiff_t span = tokens - kb * KB < KB ? tokens - kb * KB : KB, vectors = (span + L - 1) / L;
             const float *tile = kt + kb * head_dim * KB, *values = vp + kb * KB * dim;
             for (ptrdiff_t g = 0; g < used; g += R) {
-                VK_NAME(score_tile)(queries + g * dim, dim, tile, head_dim, scores);
+                VK_NAME(score_tile)(queries + g * dim, dim, tile, head_dim, scores, vectors);
                 float *raw[R];
                 for (int r = 0; r < R; r++)
                     raw[r] = requests[g + r] >= 0 ? probabilities + requests[g + r] * tokens + kb * KB : NULL;
-                VK_NAME(softmax_step)(scores, bias + kb * KB, span, maxima + g, sums + g, corrections, raw);
+                VK_NAME(softmax_step)(scores, bias + kb * KB, span, vectors, maxima + g, sums + g, corrections, raw);
                 for (ptrdiff_t c = 0; c < dim; c += NV * L) {
                     float *target = acc + g * dim + c;
                     switch ((dim - c) / L) {
-                    case 1: VK_NAME(value_tile)(scores, values + c, dim, target, dim, corrections, 1); break;
-                    case 2: VK_NAME(value_tile)(scores, values + c, dim, target, dim, corrections, 2); break;
-                    case 3: VK_NAME(value_tile)(scores, values + c, dim, target, dim, corrections, 3); break;
-                    default: VK_NAME(value_tile)(scores, values + c, dim, target, dim, corrections, NV); break;
+                    case 1: VK_NAME(value_tile)(scores, values + c, dim, span, target, dim, corrections, 1); break;
+                    case 2: VK_NAME(value_tile)(scores, values + c, dim, span, target, dim, corrections, 2); break;
+                    case 3: VK_NAME(value_tile)(scores, values + c, dim, span, target, dim, corrections, 3); break;
+                    default: VK_NAME(value_tile)(scores, values + c, dim, span, target, dim, corrections, NV); break;
                     }
                 }
             }

@@ -12,6 +12,8 @@ struct Breakdown {
     let size: Int
     let batch: Int
     let samples: Int
+    /// The options of the pass: none, or what repair asks of it (``EncoderBenchmarks/repairOptions(for:)``).
+    var options = EncoderOptions()
 
     struct Row {
         let name: String
@@ -25,11 +27,11 @@ struct Breakdown {
         let images = try Tensor(benchmarkValues(batch * 3 * size * size, seed: 1), shape: [batch, 3, size, size],
                                 on: device)
         let timer = StepTimer(device: device)
-        for _ in 0..<2 { _ = try encoder.encode(images, options: EncoderOptions(), trace: timer) }
+        for _ in 0..<2 { _ = try encoder.encode(images, options: options, trace: timer) }
         var passes: [[EncoderStep: (calls: Int, seconds: Double)]] = []
         for _ in 0..<max(samples, 1) {
             timer.reset()
-            _ = try encoder.encode(images, options: EncoderOptions(), trace: timer)
+            _ = try encoder.encode(images, options: options, trace: timer)
             passes.append(timer.steps)
         }
         let rows = EncoderStep.allCases.compactMap { step -> Row? in
@@ -37,7 +39,9 @@ struct Breakdown {
             return Row(name: step.rawValue, callsPerPass: calls,
                        milliseconds: median(passes.map { $0[step]?.seconds ?? 0 }) * 1000)
         }
-        let total = try measure(on: device, samples: samples, warmup: 2) { _ = try encoder.encode(images).tokens }
+        let total = try measure(on: device, samples: samples, warmup: 2) {
+            _ = try encoder.encode(images, options: options).tokens
+        }
         return (rows, total.median * 1000)
     }
 

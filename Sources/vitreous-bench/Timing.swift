@@ -57,3 +57,11 @@ func benchmarkValues(_ count: Int, seed: UInt64, scale: Float = 1) -> [Float] {
         return (total - 2) * scale
     }
 }
+
+/// CPU time of the whole process so far (every thread, user + system), seconds.
+func processCPUSeconds() -> Double {
+    var usage = rusage()
+    getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+    func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
+    return seconds(usage.ru_utime) + seconds(usage.ru_stime)
+}

@@ -72,7 +72,7 @@ struct VitreousBench: ParsableCommand {
     @Option(name: .long, help: "Only run benchmarks whose name contains this text.")
     var filter: String?
 
-    @Flag(name: .long, help: "Show where the time of a ViT-S/14 224 px forward pass goes, per operation.")
+    @Flag(name: .long, help: "Show where the time of a ViT-S/14 224 px forward pass goes, per operation (also with repair's outputs).")
     var breakdown = false
 
     @Option(name: .long, help: ArgumentHelp("""
@@ -134,6 +134,12 @@ struct VitreousBench: ParsableCommand {
                                                       samples: quick ? 3 : samples).run()
                     print(Breakdown.render(rows, total: total, title: "\(device): ViT-S/14, 224 px, batch \(batch)"))
                 }
+                // The same pass with repair's outputs, to show what they add (the "+repair" encoder row).
+                let repair = Breakdown(device: device, config: .small, size: 224, batch: 1, samples: quick ? 3 : samples,
+                                       options: EncoderBenchmarks.repairOptions(for: .small))
+                let (rows, total) = try repair.run()
+                print(Breakdown.render(rows, total: total,
+                                       title: "\(device): ViT-S/14, 224 px, batch 1, + token norms, CLS attention, TTR"))
             }
             return
         }
