@@ -55,21 +55,24 @@ ptrdiff_t vk_attention_work_items(const vk_attention_problem *p) {
 
 size_t vk_attention_scratch_bytes(const vk_attention_problem *p) { return vk_attention_layout_of(p).bytes; }
 
-// Rows per register tile: 6 × 4 vectors of accumulators fill 24 of AVX-512's (and NEON's) 32 registers;
-// x86's 16 registers below AVX-512 hold 3 × 4.
+// Register tiles, VK_ROWS query rows × VK_VECTORS vectors of accumulators: 6 × 4 fill 24 of AVX-512's (and
+// NEON's) 32 registers; x86's 16 registers below AVX-512 hold 6 × 2 with the 2 vectors of keys (or values)
+// and the broadcast beside them.
 #define VK_LANES 4
 #define VK_TARGET
 #define VK_NAME(x) VK_CAT(x, baseline)
-#if defined(__aarch64__)
 #define VK_ROWS 6
+#if defined(__aarch64__)
+#define VK_VECTORS 4
 #else
-#define VK_ROWS 3
+#define VK_VECTORS 2
 #endif
 #include "attention_impl.h"
 #undef VK_LANES
 #undef VK_TARGET
 #undef VK_NAME
 #undef VK_ROWS
+#undef VK_VECTORS
 
 #if defined(__x86_64__)
 #define VK_HAS_X86 1
@@ -77,22 +80,26 @@ size_t vk_attention_scratch_bytes(const vk_attention_problem *p) { return vk_att
 #define VK_LANES 8
 #define VK_TARGET __attribute__((target("avx2,fma")))
 #define VK_NAME(x) VK_CAT(x, avx2)
-#define VK_ROWS 3
+#define VK_ROWS 6
+#define VK_VECTORS 2
 #include "attention_impl.h"
 #undef VK_LANES
 #undef VK_TARGET
 #undef VK_NAME
 #undef VK_ROWS
+#undef VK_VECTORS
 
 #define VK_LANES 16
 #define VK_TARGET __attribute__((target("avx512f,avx2,fma")))
 #define VK_NAME(x) VK_CAT(x, avx512)
 #define VK_ROWS 6
+#define VK_VECTORS 4
 #include "attention_impl.h"
 #undef VK_LANES
 #undef VK_TARGET
 #undef VK_NAME
 #undef VK_ROWS
+#undef VK_VECTORS
 #endif
 
 vk_attention_fn vk_attention_for(vk_level level) {

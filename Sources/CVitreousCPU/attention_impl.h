@@ -18,7 +18,7 @@
 #define KB VK_ATTENTION_KEYS
 #define R VK_ROWS
 /// Vectors per register-tile row, in both products.
-#define NV 4
+#define NV VK_VECTORS
 #define UNROLL _Pragma("GCC unroll 16")
 
 /// x in every lane (x − 0 is x for every float, −0 and NaN included, so this is one broadcast).
@@ -50,10 +50,12 @@ INL void VK_NAME(score_tile)(const float *q, ptrdiff_t ldq, const float *kt, ptr
     for (ptrdiff_t c = 0; c < vectors; c += NV) {
         const float *keys = kt + c * L;
         float *target = scores + c * L;
-        switch (vectors - c) {
+        switch (vectors - c < NV ? vectors - c : NV) {
         case 1: VK_NAME(score_chunk)(q, ldq, keys, dim, target, 1); break;
+#if NV > 2
         case 2: VK_NAME(score_chunk)(q, ldq, keys, dim, target, 2); break;
         case 3: VK_NAME(score_chunk)(q, ldq, keys, dim, target, 3); break;
+#endif
         default: VK_NAME(score_chunk)(q, ldq, keys, dim, target, NV); break;
         }
     }
@@ -195,10 +197,12 @@ FN void VK_NAME(attention)(const vk_attention_problem *p, ptrdiff_t first, ptrdi
                 VK_NAME(softmax_step)(scores, bias + kb * KB, span, vectors, maxima + g, sums + g, corrections, raw);
                 for (ptrdiff_t c = 0; c < dim; c += NV * L) {
                     float *target = acc + g * dim + c;
-                    switch ((dim - c) / L) {
+                    switch ((dim - c) / L < NV ? (dim - c) / L : NV) {
                     case 1: VK_NAME(value_tile)(scores, values + c, dim, span, target, dim, corrections, 1); break;
+#if NV > 2
                     case 2: VK_NAME(value_tile)(scores, values + c, dim, span, target, dim, corrections, 2); break;
                     case 3: VK_NAME(value_tile)(scores, values + c, dim, span, target, dim, corrections, 3); break;
+#endif
                     default: VK_NAME(value_tile)(scores, values + c, dim, span, target, dim, corrections, NV); break;
                     }
                 }
