@@ -3,8 +3,9 @@
 
 /// Which query rows' softmax probabilities an attention call returns alongside its output.
 ///
-/// The probabilities are computed in a cheap second pass over the chosen rows only (rows × tokens per
-/// head); nothing of size tokens × tokens is ever stored.
+/// Nothing of size tokens × tokens is ever stored: the CPU backend keeps the chosen rows' scores as its
+/// attention pass goes by and normalises them at the end (one row of tokens per requested row and head), an
+/// OpenCL device computes them in a cheap second pass over the chosen rows only.
 public enum AttentionProbabilityRows: Sendable, Equatable {
     /// The CLS token's row (query 0): probabilities shaped `[batch, heads, tokens]`.
     case cls

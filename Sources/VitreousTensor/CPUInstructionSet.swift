@@ -2,7 +2,7 @@ import CVitreousCPU
 import Foundation
 
 /// The SIMD instruction-set levels of the CPU backend's element-wise and reduction kernels (GELU, layer
-/// norm, LayerScale, softmax, token norms, the attention's softmax steps).
+/// norm, LayerScale, softmax, token norms) and of its fused attention.
 ///
 /// One binary holds all three, compiled with per-function target attributes, never `-march=native`; the
 /// highest level the CPU supports is chosen once at start-up. Set the environment variable
