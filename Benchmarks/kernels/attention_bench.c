@@ -27,34 +27,23 @@ static double now(void) {
 typedef float v16 __attribute__((vector_size(64)));
 typedef float v8 __attribute__((vector_size(32)));
 
-/// GFLOP/s of 12 independent FMA chains (2 flops per lane per FMA), 16 or 8 lanes.
-__attribute__((target("avx512f"), noinline)) static double fma_peak_avx512(void) {
-    v16 acc[12], a = (v16){0} + 0.999999f, b = (v16){0} + 1e-7f;
-    for (int i = 0; i < 12; i++) acc[i] = (v16){0} + (float)i;
-    const long n = 20000000;
-    double t0 = now();
-    for (long k = 0; k < n; k++)
-        for (int i = 0; i < 12; i++) acc[i] = __builtin_elementwise_fma(acc[i], a, b);
-    double t = now() - t0;
-    float sink = 0;
-    for (int i = 0; i < 12; i++) sink += acc[i][0];
-    if (sink == 12345) puts("");
-    return 2.0 * 16 * 12 * n / t / 1e9;
-}
-
-__attribute__((target("avx2,fma"), noinline)) static double fma_peak_avx2(void) {
-    v8 acc[12], a = (v8){0} + 0.999999f, b = (v8){0} + 1e-7f;
-    for (int i = 0; i < 12; i++) acc[i] = (v8){0} + (float)i;
-    const long n = 20000000;
-    double t0 = now();
-    for (long k = 0; k < n; k++)
-        for (int i = 0; i < 12; i++) acc[i] = __builtin_elementwise_fma(acc[i], a, b);
-    double t = now() - t0;
-    float sink = 0;
-    for (int i = 0; i < 12; i++) sink += acc[i][0];
-    if (sink == 12345) puts("");
-    return 2.0 * 8 * 12 * n / t / 1e9;
-}
+/// GFLOP/s of 12 independent FMA chains (2 flops per lane per FMA) of `type` (16 or 8 lanes).
+#define FMA_PEAK(name, type, lanes, isa)                                                           \
+    __attribute__((target(isa), noinline)) static double name(void) {                            \
+        type acc[12], a = (type){0} + 0.999999f, b = (type){0} + 1e-7f;                           \
+        for (int i = 0; i < 12; i++) acc[i] = (type){0} + (float)i;                               \
+        const long n = 20000000;                                                                  \
+        double t0 = now();                                                                        \
+        for (long k = 0; k < n; k++)                                                              \
+            for (int i = 0; i < 12; i++) acc[i] = __builtin_elementwise_fma(acc[i], a, b);        \
+        double t = now() - t0;                                                                    \
+        float sink = 0;                                                                           \
+        for (int i = 0; i < 12; i++) sink += acc[i][0];                                           \
+        if (sink == 12345) puts("");                                                              \
+        return 2.0 * lanes * 12 * n / t / 1e9;                                                    \
+    }
+FMA_PEAK(fma_peak_avx512, v16, 16, "avx512f")
+FMA_PEAK(fma_peak_avx2, v8, 8, "avx2,fma")
 
 /// Largest relative error of 8 output rows (spread over the sequence, all heads) against float64.
 static double check(const vk_attention_problem *p, const float *qkv) {

@@ -230,9 +230,4 @@ FN void VK_NAME(attention)(const vk_attention_problem *p, ptrdiff_t first, ptrdi
 #undef R
 #undef NV
 #undef UNROLL
-#undef VF
-#undef VI
-#undef VU
-#undef L
-#undef INL
-#undef FN
+#include "simd_impl_end.h"

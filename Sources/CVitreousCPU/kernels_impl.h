@@ -262,9 +262,4 @@ static const vk_kernels VK_NAME(kernels) = {
     .dot = VK_NAME(dot),
 };
 
-#undef VF
-#undef VI
-#undef VU
-#undef L
-#undef INL
-#undef FN
+#include "simd_impl_end.h"
