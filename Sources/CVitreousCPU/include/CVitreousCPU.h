@@ -98,8 +98,8 @@ typedef struct vk_attention_problem {
     ptrdiff_t query_block;
 } vk_attention_problem;
 
-/// Query blocks are processed in groups of rows that fit the registers (6 at AVX-512, 3 below); every
-/// query block is a multiple of this.
+/// Query blocks are processed in groups of this many rows (one register tile; 6 at every level); every
+/// query block is a multiple of it.
 #define VK_ATTENTION_ROW_MULTIPLE 6
 
 /// One level's attention: runs work items [first, last) of `problem` (see vk_attention_work_items) with
