@@ -1,0 +1,85 @@
+import CVitreousCPU
+import Foundation
+
+/// A linear layer's weight `[n, k]` packed into the panels of one level's GEMM (`vk_gemm_kernels.pack_b`).
+///
+/// Why the CPU backend runs its own GEMM for linear layers rather than OpenBLAS: OpenBLAS repacks the constant
+/// weight on every call, needs a second pass over the output for bias and GELU, and picks its kernels from
+/// `OPENBLAS_CORETYPE` when that is set (Haswell's AVX2 kernels on an AVX-512 CPU run at half speed). The
+/// GEMM of CVitreousCPU dispatches on ``CPUInstructionSet`` like the other kernels, reads the weight packed
+/// once, and applies bias and GELU to each tile of the output while it is in registers.
+///
+/// Memory: one packed copy per weight used by ``linear(_:weight:bias:activation:)`` on the CPU
+/// (`⌈n / nr⌉ · nr · k` floats, nr = 32 on AVX-512: about the weight's own size), kept as long as the weight.
+final class PackedWeight: @unchecked Sendable {  // written once in init, read-only afterwards
+    /// Guards every `HostStorage.packedWeight`.
+    static let lock = NSLock()
+
+    let level: CPUInstructionSet
+    let n: Int
+    let k: Int
+    let pointer: UnsafeMutablePointer<Float>
+
+    /// Packs `weight` (`[n, k]`, row-major) for `level`.
+    init(_ weight: UnsafePointer<Float>, n: Int, k: Int, level: CPUInstructionSet) throws {
+        let gemm = vk_gemm_kernels_for(level.level).pointee
+        let count = (n + gemm.nr - 1) / gemm.nr * gemm.nr * k
+        guard let raw = aligned_alloc(64, max(count, 1) * 4) else {
+            throw VitreousError.allocationFailed("\(count * 4) bytes for a packed \(n)×\(k) weight")
+        }
+        pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))
+        (self.level, self.n, self.k) = (level, n, k)
+        gemm.pack_b(weight, 1, n, k, pointer)
+    }
+
+    deinit { free(pointer) }
+
+    /// The packed form of `storage` as an `[n, k]` weight for `level`, packing it on first use (again when a
+    /// test runs another level on the same weight).
+    static func of(_ storage: HostStorage, n: Int, k: Int, level: CPUInstructionSet) throws -> PackedWeight {
+        try lock.withLock {
+            if let packed = storage.packedWeight, packed.level == level, packed.n == n, packed.k == k { return packed }
+            let packed = try PackedWeight(storage.pointer, n: n, k: k, level: level)
+            storage.packedWeight = packed
+            return packed
+        }
+    }
+}
+
+extension CPUBackend {
+    /// `out = act(x · weightᵀ + bias)` for `rows` rows: the GEMM of CVitreousCPU on the weight packed once,
+    /// bias and activation fused into it, split over the cores by column panels (and by rows when there are
+    /// fewer panels than cores).
+    func linear(_ x: Tensor, weight: Tensor, bias: Tensor?, activation: Activation, rows m: Int, outFeatures n: Int,
+                inFeatures k: Int, out: Tensor) throws {
+        let pa = SendablePointer(try host(x)), pc = SendablePointer(try host(out))
+        let pbias = try bias.map { SendablePointer(try host($0)) }
+        guard m > 0, n > 0 else { return }
+        guard let storage = weight.storage as? HostStorage else {
+            throw VitreousError.deviceMismatch("\(weight) given to the CPU backend")
+        }
+        let level = CPUInstructionSet.selected
+        let gemm = vk_gemm_kernels_for(level.level).pointee
+        let packed = try PackedWeight.of(storage, n: n, k: k, level: level)
+        let panels = (n + gemm.nr - 1) / gemm.nr
+        // Below ~4 MFLOP a second thread costs more than it saves.
+        let threads = 2 * m * n * k < 4_000_000 ? 1 : hostThreadCount
+        let columnChunks = min(panels, threads)
+        let rowChunks = min(max(1, threads / columnChunks), (m + gemm.mr - 1) / gemm.mr)
+        let chunks = rowChunks * columnChunks
+        let scratch = try HostStorage(count: chunks * gemm.scratch_floats)
+        let pscratch = SendablePointer(scratch.pointer), pb = SendablePointer(UnsafePointer(packed.pointer))
+        let gelu: Int32 = activation == .gelu ? 1 : 0
+        parallelFor(chunks, grain: 1) { range in
+            for chunk in range {
+                let (rowChunk, columnChunk) = chunk.quotientAndRemainder(dividingBy: columnChunks)
+                let firstRow = m * rowChunk / rowChunks, lastRow = m * (rowChunk + 1) / rowChunks
+                let firstColumn = panels * columnChunk / columnChunks * gemm.nr
+                let lastColumn = min(n, panels * (columnChunk + 1) / columnChunks * gemm.nr)
+                gemm.gemm(pa.base + firstRow * k, k, pb.base, lastRow - firstRow, n, k, firstColumn, lastColumn,
+                          pbias?.base, gelu, pc.base + firstRow * n, n, pscratch.base + chunk * gemm.scratch_floats)
+            }
+        }
+        withExtendedLifetime((packed, scratch)) {}
+    }
+}
