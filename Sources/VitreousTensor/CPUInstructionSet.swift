@@ -1,17 +1,16 @@
 import CVitreousCPU
 import Foundation
 
-/// The SIMD instruction-set levels of the CPU backend's kernels: the linear layers' GEMM (with its fused bias
-/// and GELU) and the element-wise and reduction loops (GELU, layer norm, LayerScale, softmax, token norms, the
-/// attention's softmax steps).
+/// The SIMD instruction-set levels of the CPU backend's element-wise and reduction kernels (GELU, layer
+/// norm, LayerScale, softmax, token norms, the attention's softmax steps).
 ///
 /// One binary holds all three, compiled with per-function target attributes, never `-march=native`; the
 /// highest level the CPU supports is chosen once at start-up. Set the environment variable
 /// `VITREOUS_CPU_ISA` to `avx512`, `avx2` or `baseline` to force a level: an unknown value, or a level this
 /// CPU lacks, makes every CPU operation throw ``VitreousError/invalidArgument(_:)`` or
 /// ``VitreousError/deviceUnavailable(_:)`` naming the value. ``linear(_:weight:bias:activation:)`` runs the
-/// backend's own GEMM at the chosen level; ``matmul(_:_:)`` and the attention's tile products are OpenBLAS's,
-/// which picks its kernels by itself (or from `OPENBLAS_CORETYPE`).
+/// backend's own GEMM at the chosen level; ``matmul(_:_:)`` is OpenBLAS's, which picks its kernels by itself
+/// (or from `OPENBLAS_CORETYPE`).
 public enum CPUInstructionSet: String, CaseIterable, Sendable, CustomStringConvertible {
     /// SSE2 on x86-64, NEON on aarch64: what every CPU of the architecture has.
     case baseline
@@ -71,9 +70,11 @@ public enum CPUInstructionSet: String, CaseIterable, Sendable, CustomStringConve
 
     /// The kernels for the calling task: a level forced by ``with(_:_:)``, else ``active`` (``best`` when
     /// the environment names a bad level: `backend(for: .cpu)` has already thrown for that).
-    static var kernels: vk_kernels { vk_kernels_for(selected.level).pointee }  // never NULL
+    static var kernels: vk_kernels {
+        vk_kernels_for((forced ?? (try? selection.get()) ?? best).level).pointee  // never NULL
+    }
 
     /// The level for the calling task: a level forced by ``with(_:_:)``, else ``active`` (``best`` when the
-    /// environment names a bad level).
-    static var selected: CPUInstructionSet { forced ?? (try? selection.get()) ?? best }
+    /// environment names a bad level), as ``kernels`` picks it.
+    static var current: CPUInstructionSet { forced ?? (try? selection.get()) ?? best }
 }

@@ -58,7 +58,7 @@ extension CPUBackend {
         guard let storage = weight.storage as? HostStorage else {
             throw VitreousError.deviceMismatch("\(weight) given to the CPU backend")
         }
-        let level = CPUInstructionSet.selected
+        let level = CPUInstructionSet.current
         let gemm = vk_gemm_kernels_for(level.level).pointee
         let packed = try PackedWeight.of(storage, n: n, k: k, level: level)
         let panels = (n + gemm.nr - 1) / gemm.nr
