@@ -27,12 +27,6 @@ static ptrdiff_t vk_gemm_depth_start(ptrdiff_t k, ptrdiff_t blocks, ptrdiff_t bl
 #define VK_GEMM_NV 2
 #include "kernels_impl.h"
 #include "gemm_impl.h"
-#undef VK_LANES
-#undef VK_TARGET
-#undef VK_NAME
-#undef VK_LEVEL_NAME
-#undef VK_GEMM_MR
-#undef VK_GEMM_NV
 
 #if defined(__x86_64__)
 #define VK_HAS_X86 1
@@ -46,12 +40,6 @@ static ptrdiff_t vk_gemm_depth_start(ptrdiff_t k, ptrdiff_t blocks, ptrdiff_t bl
 #define VK_GEMM_NV 2
 #include "kernels_impl.h"
 #include "gemm_impl.h"
-#undef VK_LANES
-#undef VK_TARGET
-#undef VK_NAME
-#undef VK_LEVEL_NAME
-#undef VK_GEMM_MR
-#undef VK_GEMM_NV
 
 // AVX-512: 32 zmm registers hold a 14 × 32 tile (28 accumulators), two vectors of B and A's broadcasts.
 #define VK_LANES 16
@@ -62,12 +50,6 @@ static ptrdiff_t vk_gemm_depth_start(ptrdiff_t k, ptrdiff_t blocks, ptrdiff_t bl
 #define VK_GEMM_NV 2
 #include "kernels_impl.h"
 #include "gemm_impl.h"
-#undef VK_LANES
-#undef VK_TARGET
-#undef VK_NAME
-#undef VK_LEVEL_NAME
-#undef VK_GEMM_MR
-#undef VK_GEMM_NV
 #endif
 
 const vk_gemm_kernels *vk_gemm_kernels_for(vk_level level) {

@@ -1,6 +1,7 @@
 // One instruction-set level of the single-precision GEMM declared in include/CVitreousCPU.h. gemm.c includes
 // this file once per level after kernels_impl.h (whose load/store/splat and GELU it uses), with VK_GEMM_MR
-// (rows of a register tile) and VK_GEMM_NV (vectors per tile row; NR = NV·lanes columns) defined.
+// (rows of a register tile) and VK_GEMM_NV (vectors per tile row; NR = NV·lanes columns) defined; it
+// undefines them and the level's macros at its end, ready for the next level.
 //
 // The structure is BLIS's: B (the layer's weight, constant) is packed once into panels of NR columns, each
 // panel [K][NR] contiguous, so the micro-kernel streams it with aligned vector loads; A is packed per block of
@@ -157,3 +158,9 @@ static const vk_gemm_kernels VK_NAME(gemm_kernels) = {
 #undef NV
 #undef NR
 #undef MC
+#undef VK_LANES
+#undef VK_TARGET
+#undef VK_NAME
+#undef VK_LEVEL_NAME
+#undef VK_GEMM_MR
+#undef VK_GEMM_NV
