@@ -24,12 +24,17 @@ final class PackedWeight: @unchecked Sendable {  // written once in init, read-o
     init(_ weight: UnsafePointer<Float>, n: Int, k: Int, level: CPUInstructionSet) throws {
         let gemm = vk_gemm_kernels_for(level.level).pointee
         let count = (n + gemm.nr - 1) / gemm.nr * gemm.nr * k
-        guard let raw = aligned_alloc(64, max(count, 1) * 4) else {
+        guard let raw = aligned_alloc(64, (max(count, 1) * 4 + 63) / 64 * 64) else {  // size: a multiple of 64
             throw VitreousError.allocationFailed("\(count * 4) bytes for a packed \(n)×\(k) weight")
         }
         pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))
         (self.level, self.n, self.k) = (level, n, k)
-        gemm.pack_b(weight, 1, n, k, pointer)
+        // Rows p… of an [n, k] weight pack into panels p / nr… on their own: split over the cores by panels.
+        let (source, target, nr) = (SendablePointer(weight), SendablePointer(pointer), gemm.nr)
+        parallelFor((n + nr - 1) / nr, grain: max(1, 65_536 / max(k * nr, 1))) { panels in
+            let first = panels.lowerBound * nr, rows = min(n, panels.upperBound * nr) - first
+            gemm.pack_b(source.base + first * k, 1, rows, k, target.base + first * k)
+        }
     }
 
     deinit { free(pointer) }
