@@ -2,8 +2,9 @@ import CBLAS
 import CVitreousCPU
 import Foundation
 
-/// The host backend: GEMM through OpenBLAS, the element-wise and reduction loops in C kernels dispatched by
-/// instruction set (``CPUInstructionSet``), split over all cores.
+/// The host backend: linear layers through its own GEMM on prepacked weights (CPULinear.swift), other GEMMs
+/// through OpenBLAS, the element-wise and reduction loops in C kernels; the C code dispatched by instruction
+/// set (``CPUInstructionSet``), everything split over all cores.
 ///
 /// A production path, not a fallback demo: on machines without a GPU it is the fastest way to run a ViT.
 package final class CPUBackend: Backend {

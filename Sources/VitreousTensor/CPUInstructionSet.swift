@@ -8,7 +8,9 @@ import Foundation
 /// highest level the CPU supports is chosen once at start-up. Set the environment variable
 /// `VITREOUS_CPU_ISA` to `avx512`, `avx2` or `baseline` to force a level: an unknown value, or a level this
 /// CPU lacks, makes every CPU operation throw ``VitreousError/invalidArgument(_:)`` or
-/// ``VitreousError/deviceUnavailable(_:)`` naming the value. GEMMs are OpenBLAS's, which dispatches by itself.
+/// ``VitreousError/deviceUnavailable(_:)`` naming the value. ``linear(_:weight:bias:activation:)`` runs the
+/// backend's own GEMM at the chosen level; ``matmul(_:_:)`` is OpenBLAS's, which picks its kernels by itself
+/// (or from `OPENBLAS_CORETYPE`).
 public enum CPUInstructionSet: String, CaseIterable, Sendable, CustomStringConvertible {
     /// SSE2 on x86-64, NEON on aarch64: what every CPU of the architecture has.
     case baseline

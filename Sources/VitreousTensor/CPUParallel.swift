@@ -28,6 +28,9 @@ final class HostStorage: TensorStorage, @unchecked Sendable {  // written only b
     private let buffer: HostBuffer
     private let bytes: Int
     var device: Device { .cpu }
+    /// This tensor packed as a linear layer's weight for the CPU GEMM, made on first use (CPULinear.swift);
+    /// guarded by `PackedWeight.lock`. Lives and dies with the tensor's storage, which never changes.
+    var packedWeight: PackedWeight?
 
     init(count: Int) throws {
         self.count = count

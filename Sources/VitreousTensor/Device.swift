@@ -3,8 +3,8 @@ import Logging
 
 /// Where a tensor's storage lives and which backend runs operations on it.
 ///
-/// `Device.cpu` runs on the host (OpenBLAS GEMM, vectorised Swift for the rest); `Device.openCL(n)` runs on
-/// the n-th OpenCL device of ``Device/openCLDevices`` (CLBlast GEMM, Vitreous's own kernels for the rest).
+/// `Device.cpu` runs on the host (its own GEMM for linear layers, OpenBLAS for matmul, C SIMD kernels for the
+/// rest); `Device.openCL(n)` runs on the n-th OpenCL device of ``Device/openCLDevices`` (CLBlast GEMM, Vitreous's own kernels for the rest).
 public enum Device: Hashable, Sendable, CustomStringConvertible {
     case cpu
     case openCL(Int)

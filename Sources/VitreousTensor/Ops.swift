@@ -65,6 +65,11 @@ public func linear(_ x: Tensor, weight: Tensor, bias: Tensor? = nil,
     if let bias { try requireShape(bias, [outFeatures], "bias", "linear") }
     let rows = x.count / max(inFeatures, 1)
     let out = try backend.empty(shape: Array(x.shape.dropLast()) + [outFeatures])
+    if case .cpu(let cpu) = backend.kind {
+        try cpu.linear(x, weight: weight, bias: bias, activation: activation, rows: rows, outFeatures: outFeatures,
+                       inFeatures: inFeatures, out: out)
+        return out
+    }
     try backend.matmul(x, weight, into: out, batch: 1, m: rows, n: outFeatures, k: inFeatures,
                        transposeB: true, shareB: true)
     try backend.biasActivation(out, bias: bias, activation: activation, columns: outFeatures)

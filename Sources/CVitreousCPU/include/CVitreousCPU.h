@@ -119,6 +119,35 @@ size_t vk_attention_scratch_bytes(const vk_attention_problem *problem);
 /// The attention of `level`; the baseline's when `vk_supported(level)` is 0. Never NULL.
 vk_attention_fn vk_attention_for(vk_level level);
 
+// ---- GEMM (gemm.c): C = act(A · B + bias) with B packed once, one copy per level. ----
+
+/// The deepest K block the GEMM sums in registers before adding to C; K is split into the fewest blocks of at
+/// most this many, the same at every level (so the levels sum in the same order).
+#define VK_GEMM_MAX_DEPTH 768
+
+/// One level's GEMM. Matrices are row-major float32.
+typedef struct vk_gemm_kernels {
+    /// "avx512", "avx2" or "baseline".
+    const char *name;
+    /// Rows and columns of the register tile; packed B has panels of `nr` columns.
+    ptrdiff_t mr, nr;
+    /// Floats of scratch memory one `gemm` call needs (its packed block of A).
+    ptrdiff_t scratch_floats;
+    /// Packs B into ⌈n / nr⌉ panels of [k][nr] (zero-padded columns): ⌈n / nr⌉ · nr · k floats. B is [n, k]
+    /// (a PyTorch weight, C = A · Bᵀ) when `b_is_n_by_k`, else [k, n].
+    void (*pack_b)(const float *b, int b_is_n_by_k, ptrdiff_t n, ptrdiff_t k, float *packed);
+    /// Columns [first_column, last_column) of C = act(A · B + bias) for all m rows: A is [m, k] (row stride
+    /// lda), `packed_b` from `pack_b` with the same n and k, bias [n] or NULL, GELU (exact, erf) when `gelu`.
+    /// `first_column` is a multiple of nr; `last_column` is one or n. Callers split columns (and rows, by
+    /// offsetting a and c) over threads.
+    void (*gemm)(const float *a, ptrdiff_t lda, const float *packed_b, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k,
+                 ptrdiff_t first_column, ptrdiff_t last_column, const float *bias, int gelu, float *c,
+                 ptrdiff_t ldc, float *scratch);
+} vk_gemm_kernels;
+
+/// The GEMM of `level`; the baseline's when `vk_supported(level)` is 0. Never NULL.
+const vk_gemm_kernels *vk_gemm_kernels_for(vk_level level);
+
 #ifdef __cplusplus
 }
 #endif
