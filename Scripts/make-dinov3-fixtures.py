@@ -20,6 +20,11 @@ Inputs (already ImageNet-normalised, NCHW float32): `inputs/square64.npy` [2, 3,
 each block's output) and `cls_attention.npy` [B, H, T] (the last block's softmax row of query 0), computed with
 eager attention in float32 on the CPU.
 
+Where torchvision is importable (DINOv3ViTImageProcessor needs it), the script also writes
+Tests/VitreousImageTests/Fixtures/dinov3/: transformers' DINOv3 evaluation preprocessing (scale to [0, 1],
+antialiased bilinear resize of the whole image in float, ImageNet mean/std) of `images/photo-baseline.jpg` at
+112×112 and 80×48 (width × height), as `[3, H, W]` float32 `.npy`.
+
 With DINOV3_REPO set to a checkout of facebookresearch/dinov3, the script also runs the original
 DinoVisionTransformer on `weights_orig.safetensors` and prints its largest difference from transformers.
 
@@ -126,6 +131,26 @@ def check_original(weights: dict, config: DINOv3ViTConfig, pixels: torch.Tensor,
     print(f"    original dinov3 code vs transformers: max |diff| {np.abs(tokens.numpy() - expected).max():.2e}")
 
 
+def preprocessing() -> None:
+    """transformers' DINOv3ViTImageProcessor on a Pillow-decoded fixture photo."""
+    try:
+        import torchvision  # noqa: F401  (the processor's backend)
+    except ImportError:
+        print("torchvision missing: preprocessing fixtures not written")
+        return
+    from PIL import Image
+    from transformers import DINOv3ViTImageProcessor
+    images = OUT.parent.parent.parent / "VitreousImageTests/Fixtures"
+    target = images / "dinov3"
+    target.mkdir(exist_ok=True)
+    photo = Image.open(images / "images/photo-baseline.jpg").convert("RGB")
+    for height, width in [(112, 112), (48, 80)]:
+        processor = DINOv3ViTImageProcessor(size={"height": height, "width": width})
+        pixels = processor(photo, return_tensors="pt")["pixel_values"][0].numpy().astype(np.float32)
+        np.save(target / f"photo-baseline_{width}x{height}.npy", pixels)
+        print(f"preprocessing {width}x{height}: {pixels.shape}, torchvision {torchvision.__version__}")
+
+
 def main() -> None:
     torch.manual_seed(0)
     rng = np.random.default_rng(20)
@@ -164,3 +189,4 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+    preprocessing()
