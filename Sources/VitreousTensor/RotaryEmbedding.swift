@@ -64,17 +64,22 @@ struct RotaryGeometry {
 }
 
 extension CPUBackend {
-    /// Token rows split over the cores; each row is copied, then its Q and K heads rotated in place.
+    /// Token rows split over the cores: a rotated row's Q and K heads are written rotated and its V copied,
+    /// any other row copied whole.
     func rotaryEmbedding(_ qkv: Tensor, cos: Tensor, sin: Tensor, _ g: RotaryGeometry, out: Tensor) throws {
         let (px, pc, ps, py) = (SendablePointer(try host(qkv)), SendablePointer(try host(cos)),
                                 SendablePointer(try host(sin)), SendablePointer(try host(out)))
         let (stride, half) = (g.rowStride, g.half)
+        let queriesAndKeys = 4 * g.heads * half
         parallelFor(g.batch * g.tokens, grain: max(1, 16_384 / stride)) { rows in
             for row in rows {
                 let source = px.base + row * stride, target = py.base + row * stride
-                target.update(from: source, count: stride)
                 let t = row % g.tokens
-                guard g.rotated.contains(t) else { continue }
+                guard g.rotated.contains(t) else {
+                    target.update(from: source, count: stride)
+                    continue
+                }
+                (target + queriesAndKeys).update(from: source + queriesAndKeys, count: stride - queriesAndKeys)
                 let c = pc.base + (t - g.rotated.lowerBound) * half, s = ps.base + (t - g.rotated.lowerBound) * half
                 // Q then K: 2·heads consecutive heads of 2·half floats.
                 for head in 0..<(2 * g.heads) {
