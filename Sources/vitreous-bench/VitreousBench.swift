@@ -7,7 +7,7 @@ import VitreousTensor
 struct VitreousBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vitreous-bench",
-        abstract: "Measure Vitreous's operations and DINOv2 forward passes on the CPU and on every OpenCL device.",
+        abstract: "Measure Vitreous's operations and DINOv2 and DINOv3 forward passes on the CPU and on every OpenCL device.",
         discussion: """
             Each operation is warmed up, then timed over several samples (median, min, max). Rates are \
             compared with ceilings measured on the same device in the same run: a large square sgemm for \
