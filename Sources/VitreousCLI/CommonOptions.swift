@@ -8,8 +8,9 @@ import VitreousTensor
 /// The model, device and input size options of every command that runs the encoder.
 struct ModelOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("""
-        Weights: a .safetensors file in Hugging Face or original DINOv2 key layout, or a Hugging Face model \
-        folder (model.safetensors, with config.json giving the heads).
+        Weights: a .safetensors file of a DINOv2 or DINOv3 model in Hugging Face or original key layout \
+        (detected, with the family, from the keys), or a Hugging Face model folder (model.safetensors, with \
+        config.json giving the heads).
         """, valueName: "file"))
     var model: String
 
@@ -20,8 +21,10 @@ struct ModelOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("""
         Input size: N resizes the shorter side to N·256/224 and crops the centre N×N (DINOv2's evaluation \
         transform; N a multiple of 14); WxH resizes to exactly that; auto keeps the aspect and rounds both \
-        sides to multiples of 14. Every size resamples with Pillow's 8-bit bicubic, as torchvision does on a \
-        PIL image, so inputs match the PyTorch pipeline pixel for pixel.
+        sides to multiples of the patch. These resample with Pillow's 8-bit bicubic, as torchvision does on a \
+        PIL image, so inputs match the PyTorch pipeline pixel for pixel. For a DINOv3 model, N and WxH \
+        resize the whole image to N×N or W×H (multiples of 16) without a crop, in float with antialiased \
+        bilinear: transformers' DINOv3 image processor (its default is 224).
         """, valueName: "size"))
     var size = "224"
 
@@ -43,6 +46,17 @@ struct ModelOptions: ParsableArguments {
 
     @OptionGroup var logging: LoggingOptions
 
+
+    /// How images become inputs of a model of `config`: DINOv3's own transform for its N and WxH sizes.
+    func resizePolicy(for config: ViTConfig) throws -> ResizePolicy {
+        let policy = try resizePolicy(patch: config.patchSize)
+        guard config.family == .dinov3 else { return policy }
+        switch policy {
+        case .centerCrop(let side, _): return .stretchBilinear(width: side, height: side)
+        case .exact(let width, let height): return .stretchBilinear(width: width, height: height)
+        default: return policy
+        }
+    }
 
     /// How images become encoder inputs.
     func resizePolicy(patch: Int = 14) throws -> ResizePolicy {
@@ -66,7 +80,7 @@ struct ModelOptions: ParsableArguments {
 
     /// The batch-1 image run of the map commands, with the input and size options applied.
     func imageRun(_ encoder: ViTEncoder, inputs: InputOptions, batch: Int = 1, options: EncoderOptions) throws -> ImageRun {
-        var run = ImageRun(encoder: encoder, policy: try resizePolicy(patch: encoder.config.patchSize),
+        var run = ImageRun(encoder: encoder, policy: try resizePolicy(for: encoder.config),
                            batchSize: batch, options: options)
         run.readOptions = inputs.readOptions
         run.maxTokens = maxTokens
@@ -89,8 +103,8 @@ struct ModelOptions: ParsableArguments {
         let encoder = ViTEncoder(weights: try ViTHostWeights.load(file, config: config).tensors(on: device))
         let seconds = String(format: "%.2f", Date().timeIntervalSince(started))
         Logger(label: "vitreous").debug("""
-            loaded \(checkpoint.weights.path) (D \(config.hiddenSize), \(config.depth) blocks, \(config.heads) heads, \
-            \(config.registerCount) registers) onto \(device) in \(seconds) s
+            loaded \(checkpoint.weights.path) (\(config.family), D \(config.hiddenSize), \(config.depth) blocks, \
+            \(config.heads) heads, \(config.registerCount) registers) onto \(device) in \(seconds) s
             """)
         return encoder
     }

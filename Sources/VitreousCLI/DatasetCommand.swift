@@ -62,7 +62,7 @@ extension Encode {
             layers: selected, shards: shard.count)
         try parameters.establish(in: folder)
         let run = DatasetRun(
-            encoder: encoder, policy: try modelOptions.resizePolicy(patch: encoder.config.patchSize),
+            encoder: encoder, policy: try modelOptions.resizePolicy(for: encoder.config),
             readOptions: inputs.readOptions, maxTokens: modelOptions.maxTokens, batchSize: batch,
             chunkSize: dataset.chunkSize, patches: dataset.patches, layers: selected, shard: shard,
             parameters: parameters,

@@ -87,7 +87,7 @@ struct DatasetRun {
             let decoded = try ImageFile.read(input.path, options: readOptions)
             let decodeSeconds = Date().timeIntervalSince(decodeStart)
             try checkTokenLimit(input.path, decoded, policy: policy, patch: patch, maxTokens: maxTokens)
-            return ((decoded.width, decoded.height), try policy.apply(to: decoded).image, decodeSeconds)
+            return ((decoded.width, decoded.height), try policy.prepare(decoded), decodeSeconds)
         }
         defer { queue.cancel() }
         let progress = ProgressBar(total: todo.count, label: "images", enabled: showProgress)

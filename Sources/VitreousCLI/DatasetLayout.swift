@@ -99,7 +99,10 @@ struct DatasetParameters {
             "model": ["sha256": try fileSHA256(weights), "config": configObject],
             "preprocessing": [
                 "size": size, "crop_rounding": crop.rawValue, "exif_orientation": exifOrientation,
-                "resample": "Pillow bicubic on 8-bit RGB", "mean": Preprocessor.imageNetMean.map { Double("\($0)") ?? Double($0) },
+                "resample": config.family == .dinov3 && size.lowercased() != "auto"
+                    ? "antialiased bilinear in float, no crop (transformers' DINOv3 image processor)"
+                    : "Pillow bicubic on 8-bit RGB",
+                "mean": Preprocessor.imageNetMean.map { Double("\($0)") ?? Double($0) },
                 "std": Preprocessor.imageNetStd.map { Double("\($0)") ?? Double($0) },
             ],
             "outputs": ["patches": patches, "layers": layers],

@@ -52,7 +52,7 @@ struct ImageRun {
     func prepare(_ input: InputImage) throws -> Image {
         let decoded = try ImageFile.read(input.path, options: readOptions)
         try checkTokenLimit(input.path, decoded, policy: policy, patch: encoder.config.patchSize, maxTokens: maxTokens)
-        return try policy.apply(to: decoded).image
+        return try policy.prepare(decoded)
     }
 
     func run(_ inputs: [InputImage], label: String = "images",

@@ -84,7 +84,7 @@ public enum PlantedArtifacts {
         }
         w.patchEmbedWeight = projectOff(embed, rows: d, columns: 3 * pixels)
         w.patchEmbedBias = g.map { 5 * $0 }
-        w.positionEmbedding = projectOffRows(w.positionEmbedding, dim: d)
+        w.positionEmbedding = w.positionEmbedding.map { projectOffRows($0, dim: d) }
         w.clsToken = c.map { 10 * $0 }
         // A content-free register: the register neuron fires on it, so the high norm lives there.
         if variant == .trainedRegister { w.registerTokens = g.map { 5 * $0 } }

@@ -57,8 +57,9 @@ public enum CropRounding: String, Sendable, CaseIterable {
     }
 }
 
-/// How images are brought to the encoder's input size. Every policy resamples with Pillow's 8-bit
-/// bicubic, so an image prepared here is the image PyTorch's pipeline prepares from the same file.
+/// How images are brought to the encoder's input size. Every DINOv2 policy resamples with Pillow's 8-bit
+/// bicubic, so an image prepared here is the image PyTorch's pipeline prepares from the same file; DINOv3's
+/// (``stretchBilinear(width:height:)``) resamples in float as transformers' DINOv3 image processor does.
 public enum ResizePolicy: Sendable, Equatable {
     /// DINOv2's evaluation transform: shorter side to `size · 256 / 224` (bicubic), then the central
     /// `size × size` (224 → resize 256, crop 224). `size` must be a multiple of the patch size.
@@ -68,6 +69,11 @@ public enum ResizePolicy: Sendable, Equatable {
     case nearestMultiple(of: Int)
     /// Exactly `width × height`, aspect ignored.
     case exact(width: Int, height: Int)
+    /// DINOv3's evaluation transform as transformers' `DINOv3ViTImageProcessor` defines it: the whole image to
+    /// exactly `width × height` (224 × 224 there; aspect ignored, nothing cropped), resampled after scaling to
+    /// [0, 1], in float, with antialiased bilinear (torchvision's `resize(antialias=True)` on a float tensor).
+    /// Use ``prepare(_:)``: the 8-bit ``apply(to:)-(RGB8Image)`` rounds the result.
+    case stretchBilinear(width: Int, height: Int)
 
     /// The size an image of `width × height` comes out at.
     public func outputSize(width: Int, height: Int) -> (width: Int, height: Int) {
@@ -76,8 +82,16 @@ public enum ResizePolicy: Sendable, Equatable {
         case .nearestMultiple(let patch):
             func nearest(_ side: Int) -> Int { max(patch, Int((Double(side) / Double(patch)).rounded()) * patch) }
             return (nearest(width), nearest(height))
-        case .exact(let width, let height): return (width, height)
+        case .exact(let width, let height), .stretchBilinear(let width, let height): return (width, height)
         }
+    }
+
+    /// The float image the encoder will see: ``apply(to:)-(RGB8Image)`` for the 8-bit policies, the float
+    /// resample for ``stretchBilinear(width:height:)``.
+    public func prepare(_ image: RGB8Image) throws -> Image {
+        guard case .stretchBilinear(let width, let height) = self else { return try apply(to: image).image }
+        guard width > 0, height > 0 else { throw ImageError.invalidSize("resize to \(width)×\(height)") }
+        return try image.image.resized(width: width, height: height, filter: .bilinearAntialiased)
     }
 
     /// The image as the encoder will see it.
@@ -93,12 +107,17 @@ public enum ResizePolicy: Sendable, Equatable {
             return try image.resized(width: size.width, height: size.height)
         case .exact(let width, let height):
             return try image.resized(width: width, height: height)
+        case .stretchBilinear:
+            return try prepare(image).rgb8
         }
     }
 
     /// The image as the encoder will see it. An image already at the output size is returned unchanged;
     /// any other is taken to 8 bits (exact for images decoded from files) and resampled as Pillow would.
     public func apply(to image: Image) throws -> Image {
+        if case .stretchBilinear(let width, let height) = self {
+            return try image.rgb().resized(width: width, height: height, filter: .bilinearAntialiased)
+        }
         if case .centerCrop = self {} else {
             let size = outputSize(width: image.width, height: image.height)
             if size.width == image.width && size.height == image.height { return image.rgb() }

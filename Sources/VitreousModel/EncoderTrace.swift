@@ -7,6 +7,8 @@ package enum EncoderStep: String, Sendable, CaseIterable {
     /// The first block's norm1 (every later layer norm is fused into the LayerScale before it).
     case norm1 = "layer norm 1 (first block)"
     case qkv = "qkv GEMM + bias"
+    /// DINOv3's rotary embedding of the patch tokens' queries and keys.
+    case rotaryEmbedding = "rotary embedding (RoPE) of Q, K"
     case attention = "fused attention"
     case projection = "proj GEMM + bias"
     case layerScale1 = "LayerScale 1 + residual + layer norm 2"

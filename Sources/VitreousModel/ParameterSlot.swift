@@ -9,12 +9,12 @@ enum ParameterSlot: Hashable, Sendable {
         case norm2Weight, norm2Bias, fc1Weight, fc1Bias, fc2Weight, fc2Bias, layerScale2
     }
 
-    /// Every slot a model of `config` has, in forward-pass order: registers only when it has some, the qkv
-    /// bias only when it has one. LayerScale is always present (ones when the checkpoint has none).
+    /// Every slot a model of `config` has, in forward-pass order: registers only when it has some, the
+    /// position table only for DINOv2, the qkv bias only when it has one. LayerScale is always present (ones when the checkpoint has none).
     static func all(for config: ViTConfig) -> [ParameterSlot] {
         var slots: [ParameterSlot] = [.patchEmbedWeight, .patchEmbedBias, .clsToken]
         if config.registerCount > 0 { slots.append(.registerTokens) }
-        slots.append(.positionEmbedding)
+        if config.hasPositionTable { slots.append(.positionEmbedding) }
         for index in 0..<config.depth {
             for part in BlockSlot.allCases where part != .qkvBias || config.hasQKVBias {
                 slots.append(.block(index, part))

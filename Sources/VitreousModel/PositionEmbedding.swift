@@ -85,9 +85,13 @@ extension ViTConfig {
 extension ViTParameters where Value == [Float] {
     /// The position table to add for a `gridHeight × gridWidth` patch grid, `[1 + gridHeight·gridWidth, D]`,
     /// resampled with the configuration's ``ViTConfig/interpolation`` (the stored table when no resampling is
-    /// needed; see ``PositionEmbedding/needsResampling(storedGrid:gridHeight:gridWidth:)``).
+    /// needed; see ``PositionEmbedding/needsResampling(storedGrid:gridHeight:gridWidth:)``). All zeros for
+    /// DINOv3, which adds no position table (its rotary embedding acts inside attention).
     public func positionEmbedding(gridHeight: Int, gridWidth: Int) throws -> [Float] {
-        try PositionEmbedding.resample(positionEmbedding, dimension: config.hiddenSize,
+        guard let positionEmbedding else {
+            return [Float](repeating: 0, count: (1 + gridHeight * gridWidth) * config.hiddenSize)
+        }
+        return try PositionEmbedding.resample(positionEmbedding, dimension: config.hiddenSize,
                                        storedGrid: config.positionGrid, gridHeight: gridHeight,
                                        gridWidth: gridWidth, mode: config.interpolation)
     }
@@ -97,8 +101,12 @@ extension ViTParameters where Value == Tensor {
     /// The position table for a `gridHeight × gridWidth` patch grid as a tensor `[1 + gridHeight·gridWidth, D]`
     /// on the weights' device: the stored tensor itself when no resampling is needed, else resampled on the
     /// host (a few hundred kilobytes at most) and uploaded. Callers that run many images of one size should
-    /// keep the result.
+    /// keep the result. All zeros for DINOv3, which adds no position table.
     public func positionEmbedding(gridHeight: Int, gridWidth: Int) throws -> Tensor {
+        let shape = [1 + gridHeight * gridWidth, config.hiddenSize]
+        guard let positionEmbedding else {
+            return try Tensor([Float](repeating: 0, count: shape[0] * shape[1]), shape: shape, on: device)
+        }
         let grid = config.positionGrid
         if !PositionEmbedding.needsResampling(storedGrid: grid, gridHeight: gridHeight, gridWidth: gridWidth) {
             return positionEmbedding
@@ -106,6 +114,6 @@ extension ViTParameters where Value == Tensor {
         let table = try PositionEmbedding.resample(try positionEmbedding.toArray(), dimension: config.hiddenSize,
                                                    storedGrid: grid, gridHeight: gridHeight, gridWidth: gridWidth,
                                                    mode: config.interpolation)
-        return try Tensor(table, shape: [1 + gridHeight * gridWidth, config.hiddenSize], on: positionEmbedding.device)
+        return try Tensor(table, shape: shape, on: positionEmbedding.device)
     }
 }

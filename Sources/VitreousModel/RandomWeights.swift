@@ -56,6 +56,12 @@ extension ViTParameters where Value == [Float] {
                     return generator.normal(count, std: scales.normJitter)
                 case .qkvWeight, .projWeight, .fc1Weight, .fc2Weight:
                     return generator.normal(count, std: scales.linearStd)
+                case .qkvBias where config.family == .dinov3:
+                    // DINOv3's K bias is masked to zero; every layout stores it so.
+                    var bias = generator.normal(count, std: scales.biasStd)
+                    let d = config.hiddenSize
+                    for i in d..<(2 * d) { bias[i] = 0 }
+                    return bias
                 case .qkvBias, .projBias, .fc1Bias, .fc2Bias:
                     return generator.normal(count, std: scales.biasStd)
                 case .layerScale1, .layerScale2:

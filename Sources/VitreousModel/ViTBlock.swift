@@ -1,7 +1,8 @@
 import VitreousTensor
 
 /// One pre-norm transformer block as the encoder runs it:
-/// `x ← x + γ₁ ⊙ proj(attention(qkv(norm1(x))))`, then `x ← x + γ₂ ⊙ fc2(shift(act(fc1(norm2(x)))))`.
+/// `x ← x + γ₁ ⊙ proj(attention(rope(qkv(norm1(x)))))`, then `x ← x + γ₂ ⊙ fc2(shift(act(fc1(norm2(x)))))`,
+/// where `rope` (DINOv3 only) rotates the patch tokens' queries and keys.
 /// Each LayerScale + residual runs in one pass with the layer norm that follows it (``layerScaleNorm``):
 /// the block takes `norm1(x)` with `x` and leaves the next norm of its output beside the output.
 struct ViTBlock {
@@ -20,11 +21,18 @@ struct ViTBlock {
         (x, normalized) = try mlpHalf(x, normalized, nextNorm, pass, &taps)
     }
 
-    /// `x + γ₁ ⊙ proj(attention(qkv(normalized)))` and norm2 of it, from `x` and `normalized` = norm1(x).
+    /// `x + γ₁ ⊙ proj(attention(rope(qkv(normalized))))` and norm2 of it, from `x` and `normalized` = norm1(x).
     private func attentionHalf(_ x: Tensor, _ normalized: Tensor, _ pass: ForwardPass,
                                _ taps: inout EncoderTaps) throws -> (sum: Tensor, normalized: Tensor) {
         let w = weights
-        let qkv = try pass.run(.qkv, index) { try linear(normalized, weight: w.qkvWeight, bias: w.qkvBias) }
+        var qkv = try pass.run(.qkv, index) { try linear(normalized, weight: w.qkvWeight, bias: w.qkvBias) }
+        if let rotary = pass.rotary {
+            // A separate op for now; folding it into attention's Q/K loads would save one pass over qkv.
+            qkv = try pass.run(.rotaryEmbedding, index) {
+                try rotaryEmbedding(qkv: qkv, heads: config.heads, cos: rotary.cos, sin: rotary.sin,
+                                    tokens: pass.layout.patches)
+            }
+        }
         let attended = try pass.run(.attention, index) {
             try attention(qkv: qkv, heads: config.heads, probabilities: taps.wantsAttention(block: index) ? .cls : nil)
         }
@@ -82,10 +90,12 @@ struct TokenRanges {
     }
 }
 
-/// What every step of one forward pass shares: the token layout, the shift to apply, and the trace.
+/// What every step of one forward pass shares: the token layout, the shift to apply, DINOv3's rotary tables
+/// for the grid (`[patches, headDim/2]` each), and the trace.
 struct ForwardPass {
     let layout: TokenRanges
     let shift: TestTimeRegisters?
+    let rotary: (cos: Tensor, sin: Tensor)?
     let trace: (any EncoderTrace)?
 
     /// `body`, through the trace when there is one.

@@ -22,10 +22,23 @@ public enum PositionInterpolation: String, Codable, Sendable, CaseIterable {
     case dinov2Original
 }
 
-/// The architecture of a DINOv2-family Vision Transformer: what the weights' shapes and the forward pass
-/// depend on. Token order: CLS, registers, patches.
+/// Which family of DINO Vision Transformer a model belongs to: how patches learn where they are.
+public enum ModelFamily: String, Codable, Sendable, CaseIterable {
+    /// DINOv2 (Oquab et al., 2023): patch 14, a learned position table added to the embeddings and resampled
+    /// to the image's grid, optional register tokens.
+    case dinov2
+    /// DINOv3 (Siméoni et al., 2025): patch 16, no position table; an axial 2-D rotary embedding (RoPE) on the
+    /// patch tokens' queries and keys in every block (``ViTConfig/ropeTheta``), 4 storage (register) tokens,
+    /// the K bias masked to zero, LayerNorm eps 1e-5.
+    case dinov3
+}
+
+/// The architecture of a DINOv2- or DINOv3-family Vision Transformer: what the weights' shapes and the
+/// forward pass depend on. Token order: CLS, registers (DINOv3's storage tokens), patches.
 public struct ViTConfig: Codable, Sendable, Equatable, CustomStringConvertible {
-    /// Side of a square patch in pixels (14 for every DINOv2 model).
+    /// DINOv2 (learned position table) or DINOv3 (rotary embedding).
+    public var family: ModelFamily
+    /// Side of a square patch in pixels (14 for every DINOv2 model, 16 for DINOv3).
     public var patchSize: Int
     /// Width of every token, D.
     public var hiddenSize: Int
@@ -39,7 +52,8 @@ public struct ViTConfig: Codable, Sendable, Equatable, CustomStringConvertible {
     public var mlp: MLPKind
     /// Register tokens between CLS and the patches (0, or 4 for the with-registers models).
     public var registerCount: Int
-    /// Side of the square grid the position embeddings are stored for (37 for 518 px).
+    /// Side of the square grid the position embeddings are stored for (37 for 518 px). DINOv3 stores no
+    /// table: there it is the grid of the training resolution (14 for 224 px), used only as the native size.
     public var positionGrid: Int
     /// Epsilon of every LayerNorm (1e-6 for DINOv2).
     public var layerNormEps: Float
@@ -47,15 +61,20 @@ public struct ViTConfig: Codable, Sendable, Equatable, CustomStringConvertible {
     public var hasLayerScale: Bool
     /// Whether the fused qkv projection has a bias.
     public var hasQKVBias: Bool
-    /// How the position table is resampled for grids other than the stored one.
+    /// How the position table is resampled for grids other than the stored one (DINOv2 only).
     public var interpolation: PositionInterpolation
+    /// Base θ of DINOv3's rotary embedding (100): the period of frequency f of head_dim/4 per axis is
+    /// θ^(4f/head_dim), in units of the [−1, 1] patch-centre coordinates. Unused by DINOv2.
+    public var ropeTheta: Float
 
     /// A configuration; `interpolation` defaults to the one for the register count
     /// (``defaultInterpolation(registers:)``). Call ``validate()`` before trusting hand-made values.
     public init(patchSize: Int = 14, hiddenSize: Int, depth: Int, heads: Int, mlpHiddenSize: Int,
                 mlp: MLPKind = .gelu, registerCount: Int = 0, positionGrid: Int = 37,
                 layerNormEps: Float = 1e-6, hasLayerScale: Bool = true, hasQKVBias: Bool = true,
-                interpolation: PositionInterpolation? = nil) {
+                interpolation: PositionInterpolation? = nil, family: ModelFamily = .dinov2, ropeTheta: Float = 100) {
+        self.family = family
+        self.ropeTheta = ropeTheta
         self.patchSize = patchSize
         self.hiddenSize = hiddenSize
         self.depth = depth
@@ -81,9 +100,13 @@ public struct ViTConfig: Codable, Sendable, Equatable, CustomStringConvertible {
     /// Tokens for an image of `gridHeight × gridWidth` patches.
     public func tokenCount(gridHeight: Int, gridWidth: Int) -> Int { 1 + registerCount + gridHeight * gridWidth }
 
+    /// Whether the model has a stored position table (DINOv2) rather than a rotary embedding (DINOv3).
+    public var hasPositionTable: Bool { family == .dinov2 }
+
     public var description: String {
-        "ViT(patch \(patchSize), D \(hiddenSize), depth \(depth), heads \(heads), \(mlp) MLP \(mlpHiddenSize), "
-            + "registers \(registerCount), grid \(positionGrid), \(interpolation))"
+        let positions = family == .dinov3 ? "RoPE θ \(ropeTheta)" : "grid \(positionGrid), \(interpolation)"
+        return "\(family == .dinov3 ? "DINOv3 " : "")ViT(patch \(patchSize), D \(hiddenSize), depth \(depth), "
+            + "heads \(heads), \(mlp) MLP \(mlpHiddenSize), registers \(registerCount), \(positions))"
     }
 
     /// The largest value ``validate()`` accepts for each size, by field name: far above any real ViT (ViT-g
@@ -113,6 +136,16 @@ public struct ViTConfig: Codable, Sendable, Equatable, CustomStringConvertible {
         guard layerNormEps > 0, layerNormEps.isFinite else {
             throw ModelError.invalidConfig("layerNormEps is \(layerNormEps); it must be positive")
         }
+        if family == .dinov3 {
+            // The rotary embedding splits each head into halves, each into a y and an x quarter.
+            guard headDimension % 4 == 0 else {
+                throw ModelError.invalidConfig("DINOv3's rotary embedding needs a head dimension divisible by 4; "
+                    + "\(hiddenSize)/\(heads) heads is \(headDimension)")
+            }
+            guard ropeTheta > 1, ropeTheta.isFinite else {
+                throw ModelError.invalidConfig("ropeTheta is \(ropeTheta); it must be a finite base above 1")
+            }
+        }
     }
 
     /// The interpolation a model of this register count gets by default: antialiased bicubic with
@@ -137,4 +170,28 @@ public struct ViTConfig: Codable, Sendable, Equatable, CustomStringConvertible {
     public static let large = ViTConfig(hiddenSize: 1024, depth: 24, heads: 16, mlpHiddenSize: 4096)
     /// ViT-g/14: D 1536, 40 blocks, 24 heads, SwiGLU MLP of 4096 (`w12` is [8192, 1536]).
     public static let giant = ViTConfig(hiddenSize: 1536, depth: 40, heads: 24, mlpHiddenSize: 4096, mlp: .swiglu)
+}
+
+extension ViTConfig {
+    private enum CodingKeys: String, CodingKey {
+        case family, patchSize, hiddenSize, depth, heads, mlpHiddenSize, mlp, registerCount, positionGrid
+        case layerNormEps, hasLayerScale, hasQKVBias, interpolation, ropeTheta
+    }
+
+    /// Decodes a configuration; one written before DINOv3 support (no `family`, no `ropeTheta`) reads as DINOv2.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(patchSize: try c.decode(Int.self, forKey: .patchSize), hiddenSize: try c.decode(Int.self, forKey: .hiddenSize),
+                  depth: try c.decode(Int.self, forKey: .depth), heads: try c.decode(Int.self, forKey: .heads),
+                  mlpHiddenSize: try c.decode(Int.self, forKey: .mlpHiddenSize),
+                  mlp: try c.decode(MLPKind.self, forKey: .mlp),
+                  registerCount: try c.decode(Int.self, forKey: .registerCount),
+                  positionGrid: try c.decode(Int.self, forKey: .positionGrid),
+                  layerNormEps: try c.decode(Float.self, forKey: .layerNormEps),
+                  hasLayerScale: try c.decode(Bool.self, forKey: .hasLayerScale),
+                  hasQKVBias: try c.decode(Bool.self, forKey: .hasQKVBias),
+                  interpolation: try c.decode(PositionInterpolation.self, forKey: .interpolation),
+                  family: try c.decodeIfPresent(ModelFamily.self, forKey: .family) ?? .dinov2,
+                  ropeTheta: try c.decodeIfPresent(Float.self, forKey: .ropeTheta) ?? 100)
+    }
 }

@@ -1,15 +1,18 @@
 import Foundation
 
 extension ViTConfig {
-    /// The configuration of the checkpoint in `file`, read from its tensor shapes: D from the CLS token,
-    /// the patch size from the patch embedding, the depth from the block numbers, the MLP kind from its key
-    /// names and its width from the first MLP matrix, registers from the register tokens, the stored grid
-    /// from the position table's rows, LayerScale and qkv bias from their keys' presence.
+    /// The configuration of the checkpoint in `file`, read from its tensor shapes: the family (DINOv2 or
+    /// DINOv3) from the key layout, D from the CLS token, the patch size from the patch embedding, the depth
+    /// from the block numbers, the MLP kind from its key names and its width from the first MLP matrix,
+    /// registers (DINOv3's storage tokens) from the register tokens, the stored grid from the position
+    /// table's rows (DINOv3: `image_size` of config.json over the patch, else 224 px), LayerScale and qkv
+    /// bias from their keys' presence, DINOv3's RoPE θ from the original's `rope_embed.periods` or
+    /// config.json's `rope_theta` (else 100).
     ///
     /// The head count is not in the shapes: it is `heads` when given, else `num_attention_heads` of a
     /// Hugging Face `config.json` in the same folder, else `num_attention_heads` in the file's metadata (Vitreous
-    /// writes it), else D/64 (the head dimension of every DINOv2 size).
-    /// That `config.json` also supplies `layer_norm_eps`. The position interpolation is the default for the
+    /// writes it), else D/64 (the head dimension of every DINOv2 and DINOv3 size but DINOv3 ViT-7B's 128).
+    /// That `config.json` also supplies `layer_norm_eps` (else 1e-6 for DINOv2, 1e-5 for DINOv3). The position interpolation is the default for the
     /// register count (``defaultInterpolation(registers:)``); change the result's fields to override any of it.
     /// - Throws: ``ModelError/layout(file:problem:)`` when the keys follow no known layout or a size cannot
     ///   be inferred, ``ModelError/invalidConfig(_:)`` when the result is not a valid model.
@@ -31,7 +34,8 @@ extension ViTConfig {
         }
         // A placeholder config only to ask the layout for key names; sizes are filled in below. Validated
         // first: the layout computes block shapes from the hidden size, which must not overflow.
-        let names = ViTConfig(hiddenSize: hidden, depth: 1, heads: 1, mlpHiddenSize: 1)
+        let family = layout.family
+        let names = ViTConfig(hiddenSize: hidden, depth: 1, heads: 1, mlpHiddenSize: 1, family: family)
         try names.validate()
         let patchKey = layout.source(of: .patchEmbedWeight, config: names)?.keys.first ?? ""
         guard let patchShape = try shape(patchKey) else { throw fail("no patch embedding '\(prefix + patchKey)'") }
@@ -53,50 +57,72 @@ extension ViTConfig {
         let block = layout.blockPrefix(0)
         let mlp: MLPKind
         let mlpHidden: Int
-        if let fc1 = try shape(block + "mlp.fc1.weight") {
+        let geluInput = layout.mlpNames(.gelu).input[0], swigluInput = layout.mlpNames(.swiglu).input
+        // SwiGLU first: DINOv3 Hugging Face's GELU input `up_proj` is also SwiGLU's second input.
+        if let first = try shape(block + swigluInput[0] + ".weight") {
+            // A fused w12 holds gate and up; transformers 5 and DINOv3 store them apart.
+            (mlp, mlpHidden) = (.swiglu, swigluInput.count == 1 ? (first.first ?? 0) / 2 : (first.first ?? 0))
+        } else if let fc1 = try shape(block + geluInput + ".weight") {
             (mlp, mlpHidden) = (.gelu, fc1.first ?? 0)
         } else {
-            let input = layout.mlpNames(.swiglu).input
-            guard let first = try shape(block + input[0] + ".weight") else {
-                throw fail("cannot find block 0's MLP: neither '\(prefix + block)mlp.fc1.weight' "
-                    + "nor '\(prefix + block + input[0]).weight'")
-            }
-            // A fused w12 holds gate and up; transformers 5 stores them apart.
-            (mlp, mlpHidden) = (.swiglu, input.count == 1 ? (first.first ?? 0) / 2 : (first.first ?? 0))
+            throw fail("cannot find block 0's MLP: neither '\(prefix + block + geluInput).weight' "
+                + "nor '\(prefix + block + swigluInput[0]).weight'")
         }
 
         let registerKey = layout.source(of: .registerTokens, config: names)?.keys.first ?? ""
         let registers = try shape(registerKey).map { $0.reduce(1, *) / hidden } ?? 0
 
-        let positionKey = layout.source(of: .positionEmbedding, config: names)?.keys.first ?? ""
-        guard let positionShape = try shape(positionKey) else {
-            throw fail("no position table '\(prefix + positionKey)'")
-        }
-        let rows = positionShape.reduce(1, *) / hidden
-        let grid = Int(Double(max(rows - 1, 0)).squareRoot().rounded())
-        guard rows >= 2, grid * grid == rows - 1 else {
-            throw fail("'\(prefix + positionKey)' has shape \(positionShape): \(rows) rows are not 1 + a square grid")
+        let hub = try HubConfig(beside: file.url)
+        let grid: Int
+        if family == .dinov2 {
+            let positionKey = layout.source(of: .positionEmbedding, config: names)?.keys.first ?? ""
+            guard let positionShape = try shape(positionKey) else {
+                throw fail("no position table '\(prefix + positionKey)'")
+            }
+            let rows = positionShape.reduce(1, *) / hidden
+            grid = Int(Double(max(rows - 1, 0)).squareRoot().rounded())
+            guard rows >= 2, grid * grid == rows - 1 else {
+                throw fail("'\(prefix + positionKey)' has shape \(positionShape): \(rows) rows are not 1 + a square grid")
+            }
+        } else {
+            // No table: the training resolution (224 px unless config.json says otherwise) as the native grid.
+            grid = max(1, (hub?.imageSize ?? 224) / patchShape[3])
         }
 
         let layerScaleKey = layout.source(of: .block(0, .layerScale1), config: names)?.keys.first ?? ""
         let qkvBiasKey = layout.source(of: .block(0, .qkvBias), config: names)?.keys.first ?? ""
-        let hub = try HubConfig(beside: file.url)
         if let size = hub?.hiddenSize, size != hidden {
             throw fail("config.json beside the weights says hidden_size \(size) but the weights have \(hidden)")
         }
         let stored = file.metadata["num_attention_heads"].flatMap { Int($0) }.flatMap { $0 > 0 ? $0 : nil }
-        let headCount = heads ?? hub?.heads ?? stored ?? (hidden % 64 == 0 ? hidden / 64 : 0)
+        // Heads of 64 in every DINOv2 and DINOv3 size but DINOv3 ViT-7B (D 4096, 32 heads of 128).
+        let defaultHeads = family == .dinov3 && hidden == 4096 ? 32 : hidden % 64 == 0 ? hidden / 64 : 0
+        let headCount = heads ?? hub?.heads ?? stored ?? (defaultHeads > 0 ? defaultHeads : 0)
         guard headCount > 0 else {
             throw fail("cannot infer the head count for hidden size \(hidden) (not a multiple of 64) without a "
                 + "config.json; pass heads explicitly")
         }
         let config = ViTConfig(patchSize: patchShape[3], hiddenSize: hidden, depth: depth, heads: headCount,
                                mlpHiddenSize: mlpHidden, mlp: mlp, registerCount: registers, positionGrid: grid,
-                               layerNormEps: hub?.layerNormEps ?? 1e-6,
+                               layerNormEps: hub?.layerNormEps ?? (family == .dinov3 ? 1e-5 : 1e-6),
                                hasLayerScale: file.contains(prefix + layerScaleKey),
-                               hasQKVBias: file.contains(prefix + qkvBiasKey))
+                               hasQKVBias: file.contains(prefix + qkvBiasKey), family: family,
+                               ropeTheta: try ropeTheta(file, layout: detected, hub: hub, heads: headCount))
         try config.validate()
         return config
+    }
+
+    /// DINOv3's RoPE base: from the original's `rope_embed.periods`, else `rope_theta` of config.json, else 100.
+    private static func ropeTheta(_ file: SafetensorsFile, layout detected: DetectedLayout, hub: HubConfig?,
+                                  heads: Int) throws -> Float {
+        let key = detected.prefix + CheckpointLayout.ropePeriodsKey
+        guard detected.layout == .dinov3Original, file.contains(key), let hidden = try file.info(detected.prefix
+            + detected.layout.clsKey).shape.last, heads > 0 else { return hub?.ropeTheta ?? 100 }
+        guard let theta = DINOv3Keys.theta(fromPeriods: try file.floats(key), headDimension: hidden / heads) else {
+            throw ModelError.layout(file: file.url.path, problem: "'\(key)' holds periods that are not positive "
+                + "and increasing")
+        }
+        return theta
     }
 
     /// The numbers N of keys `<stem>N.…`.
@@ -115,6 +141,10 @@ private struct HubConfig {
     let heads: Int?
     let hiddenSize: Int?
     let layerNormEps: Float?
+    /// DINOv3's `rope_theta`.
+    let ropeTheta: Float?
+    /// `image_size`, a number or the first of `[height, width]`.
+    let imageSize: Int?
 
     /// Reads `config.json` in the folder of `weights`; nil when there is none.
     init?(beside weights: URL) throws {
@@ -133,5 +163,8 @@ private struct HubConfig {
         heads = (fields["num_attention_heads"] as? NSNumber).flatMap { $0 as? Int }
         hiddenSize = (fields["hidden_size"] as? NSNumber).flatMap { $0 as? Int }
         layerNormEps = (fields["layer_norm_eps"] as? NSNumber).map { $0.floatValue }
+        ropeTheta = (fields["rope_theta"] as? NSNumber).map { $0.floatValue }
+        let size = fields["image_size"] as? NSNumber ?? (fields["image_size"] as? [NSNumber])?.first
+        imageSize = size.flatMap { $0 as? Int }.flatMap { $0 > 0 ? $0 : nil }
     }
 }

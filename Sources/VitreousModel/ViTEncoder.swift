@@ -1,12 +1,12 @@
 import Foundation
 import VitreousTensor
 
-/// A DINOv2-family ViT encoder on one device: weights loaded once, any image size whose sides are
+/// A DINOv2- or DINOv3-family ViT encoder on one device: weights loaded once, any image size whose sides are
 /// multiples of the patch size, a batch of images of one size per call. Safe to share between threads.
 public final class ViTEncoder: Sendable {
     /// The weights, all on ``device``.
     public let weights: ViTWeights
-    private let positionCache = PositionTableCache()
+    private let gridCache = GridTableCache()
 
     public var config: ViTConfig { weights.config }
     public var device: Device { weights.device }
@@ -32,17 +32,18 @@ public final class ViTEncoder: Sendable {
         let (batch, grid) = try checkImages(images)
         try options.validate(for: config)
         let extra = options.testTimeRegisters?.count ?? 0
+        let tables = try gridTables(grid.height, grid.width)
         let pass = ForwardPass(layout: TokenRanges(config: config, patchCount: grid.height * grid.width,
                                                    testTimeRegisters: extra),
-                               shift: options.testTimeRegisters, trace: trace)
+                               shift: options.testTimeRegisters, rotary: tables.rotary, trace: trace)
         var taps = EncoderTaps(options: options, depth: config.depth)
 
-        // Embeddings: patches as one GEMM, then CLS / registers / position embeddings in one pass.
+        // Embeddings: patches as one GEMM, then CLS / registers / position embeddings (zeros for DINOv3) in one pass.
         var x = try pass.run(.embedding, nil) {
             let patches = try linear(try patchify(images, patch: config.patchSize), weight: weights.patchEmbedWeight,
                                      bias: weights.patchEmbedBias)
             return try assembleTokens(patches: patches, cls: weights.clsToken, registers: weights.registerTokens,
-                                      positions: try positionTable(grid.height, grid.width), extraTokens: extra)
+                                      positions: tables.positions, extraTokens: extra)
         }
         try taps.residual(x, pass, block: nil)
         let blocks = self.blocks
@@ -95,20 +96,35 @@ public final class ViTEncoder: Sendable {
             mlpActivations: taps.mlpActivations)
     }
 
-    /// The position table for a grid, resampled once per grid size and kept.
-    private func positionTable(_ height: Int, _ width: Int) throws -> Tensor {
-        if let cached = positionCache.table(height, width) { return cached }
-        let table = try weights.positionEmbedding(gridHeight: height, gridWidth: width)
-        positionCache.store(table, height, width)
-        return table
+    /// The position table (resampled) and, for DINOv3, the rotary tables of a grid: made once per grid size
+    /// and kept.
+    private func gridTables(_ height: Int, _ width: Int) throws -> GridTables {
+        if let cached = gridCache.tables(height, width) { return cached }
+        var rotary: (cos: Tensor, sin: Tensor)?
+        if config.family == .dinov3 {
+            let made = RotaryTables(gridHeight: height, gridWidth: width, headDimension: config.headDimension,
+                                    theta: config.ropeTheta)
+            let shape = [height * width, config.headDimension / 2]
+            rotary = (try Tensor(made.cos, shape: shape, on: device), try Tensor(made.sin, shape: shape, on: device))
+        }
+        let tables = GridTables(positions: try weights.positionEmbedding(gridHeight: height, gridWidth: width),
+                                rotary: rotary)
+        gridCache.store(tables, height, width)
+        return tables
     }
 }
 
-/// Resampled position tables by grid size.
-private final class PositionTableCache: @unchecked Sendable {  // `tables` behind `lock`; tensors are immutable
-    private let lock = NSLock()
-    private var tables: [[Int]: Tensor] = [:]
+/// What a forward pass needs for one patch grid besides the weights.
+private struct GridTables: Sendable {
+    let positions: Tensor
+    let rotary: (cos: Tensor, sin: Tensor)?
+}
 
-    func table(_ height: Int, _ width: Int) -> Tensor? { lock.withLock { tables[[height, width]] } }
-    func store(_ table: Tensor, _ height: Int, _ width: Int) { lock.withLock { tables[[height, width]] = table } }
+/// Grid tables by grid size.
+private final class GridTableCache: @unchecked Sendable {  // `tables` behind `lock`; tensors are immutable
+    private let lock = NSLock()
+    private var tables: [[Int]: GridTables] = [:]
+
+    func tables(_ height: Int, _ width: Int) -> GridTables? { lock.withLock { tables[[height, width]] } }
+    func store(_ made: GridTables, _ height: Int, _ width: Int) { lock.withLock { tables[[height, width]] = made } }
 }

@@ -1,6 +1,6 @@
 import VitreousTensor
 
-/// Every parameter of a DINOv2-family ViT in one canonical layout, whatever the checkpoint's key names.
+/// Every parameter of a DINOv2- or DINOv3-family ViT in one canonical layout, whatever the checkpoint's key names.
 /// `Value` is ``Tensor`` for inference (``ViTWeights``) or `[Float]` on the host for the float64 reference
 /// (``ViTHostWeights``). Matrices are row-major `[out, in]`, as PyTorch's `Linear` stores them, so a
 /// projection is `linear(x, weight: w, bias: b)`.
@@ -9,8 +9,9 @@ import VitreousTensor
 /// 1. patches: `linear(patches, patchEmbedWeight, patchEmbedBias)` with each patch flattened as
 ///    (channel, y, x), patches row-major (row = y);
 /// 2. tokens `[clsToken; patches] + positionEmbedding(gridHeight:gridWidth:)`, then the
-///    `registerTokens` inserted after CLS (they get no position embedding);
-/// 3. each block: `x += layerScale1 ⊙ proj(attention(qkv(norm1(x))))`,
+///    `registerTokens` inserted after CLS (they get no position embedding); DINOv3 adds no position table;
+/// 3. each block: `x += layerScale1 ⊙ proj(attention(qkv(norm1(x))))`, for DINOv3 with the patch tokens'
+///    queries and keys rotated by the rotary embedding (``RotaryTables``) before the attention;
 ///    `x += layerScale2 ⊙ fc2(act(fc1(norm2(x))))`;
 /// 4. `layerNorm(x, normWeight, normBias)`.
 public struct ViTParameters<Value: Sendable>: Sendable {
@@ -21,7 +22,8 @@ public struct ViTParameters<Value: Sendable>: Sendable {
         /// Fused query/key/value projection [3D, D]: rows Q `[0, D)`, K `[D, 2D)`, V `[2D, 3D)`, each split
         /// into consecutive head slices of D/heads rows.
         public var qkvWeight: Value
-        /// [3D], in the same row order; nil for a model without qkv bias.
+        /// [3D], in the same row order; nil for a model without qkv bias. DINOv3's K third is zero (the
+        /// original masks it, Hugging Face has none).
         public var qkvBias: Value?
         /// Attention output projection [D, D] and its bias [D].
         public var projWeight: Value, projBias: Value
@@ -50,9 +52,9 @@ public struct ViTParameters<Value: Sendable>: Sendable {
     public var clsToken: Value
     /// [R, D]; nil for a model without registers.
     public var registerTokens: Value?
-    /// The stored position table [1 + g·g, D]: row 0 for CLS, then the g×g grid row-major. Use
-    /// ``positionEmbedding(gridHeight:gridWidth:)`` for the table an image needs.
-    public var positionEmbedding: Value
+    /// The stored position table [1 + g·g, D]: row 0 for CLS, then the g×g grid row-major; nil for DINOv3,
+    /// which has none. Use ``positionEmbedding(gridHeight:gridWidth:)`` for the table an image needs.
+    public var positionEmbedding: Value?
     /// The transformer blocks, in order.
     public var blocks: [Block]
     /// Final LayerNorm, [D] each.
@@ -65,7 +67,7 @@ public struct ViTParameters<Value: Sendable>: Sendable {
         patchEmbedBias = try value(.patchEmbedBias)
         clsToken = try value(.clsToken)
         registerTokens = config.registerCount > 0 ? try value(.registerTokens) : nil
-        positionEmbedding = try value(.positionEmbedding)
+        positionEmbedding = config.hasPositionTable ? try value(.positionEmbedding) : nil
         blocks = try (0..<config.depth).map { index in
             func part(_ part: ParameterSlot.BlockSlot) throws -> Value { try value(.block(index, part)) }
             return Block(norm1Weight: try part(.norm1Weight), norm1Bias: try part(.norm1Bias),

@@ -11,10 +11,15 @@ extension CheckpointLayout {
 }
 
 extension ViTParameters where Value == [Float] {
-    /// Reads a DINOv2 checkpoint in any of the ``CheckpointLayout``s into the canonical layout on the host.
+    /// Reads a DINOv2 or DINOv3 checkpoint in any of the ``CheckpointLayout``s into the canonical layout on the
+    /// host; the layout says which family it is.
     ///
     /// Separate q, k, v projections are concatenated into the fused qkv matrix, transformers-5 gate and up
     /// projections into `w12`; a missing LayerScale becomes ones; the mask token is accepted and dropped.
+    /// DINOv3's K bias is zero: the original's `bias_mask` is applied, Hugging Face's missing `k_proj.bias` is
+    /// zeros; the original's `rope_embed.periods` must be the periods of the configuration's
+    /// ``ViTConfig/ropeTheta``; its `local_cls_norm` (used only on training crops) is accepted and dropped,
+    /// a `cls_norm` (untied CLS norm) is refused.
     /// Every key is checked before any tensor is read: all missing and unexpected keys are reported together.
     /// Shapes must equal the configuration's up to leading axes of extent 1 (`[1, 1, D]` and `[D]` both fit a
     /// token).
@@ -38,8 +43,21 @@ extension ViTParameters where Value == [Float] {
             guard let source = layout.source(of: slot, config: config) else { continue }
             for (key, shape) in zip(source.keys, source.shapes) { expected.append((prefix + key, shape)) }
         }
+        if config.family != layout.family {
+            throw ModelError.invalidConfig("\(path) is a \(layout.family) checkpoint (\(layout)) but the configuration "
+                + "given is \(config.family)")
+        }
         let present = Set(file.names)
-        let known = Set(expected.map(\.key)).union([prefix + layout.maskKey])
+        let extras = DINOv3Keys.accepted(in: file.names, layout: layout, prefix: prefix)
+        if let untied = file.names.first(where: { $0.hasPrefix(prefix + "cls_norm.") }), layout.family == .dinov3 {
+            throw ModelError.layout(file: path, problem: "'\(untied)': untied CLS / patch norms "
+                + "(untie_cls_and_patch_norms) are not supported")
+        }
+        if layout == .dinov3Original, present.contains(prefix + CheckpointLayout.ropePeriodsKey) {
+            try DINOv3Keys.checkPeriods(try file.floats(prefix + CheckpointLayout.ropePeriodsKey), config: config,
+                                        file: path, key: prefix + CheckpointLayout.ropePeriodsKey)
+        }
+        let known = Set(expected.map(\.key)).union([prefix + layout.maskKey]).union(extras)
         let missing = expected.map(\.key).filter { !present.contains($0) }
         let unexpected = allowUnexpectedKeys ? [] : file.names.filter { !known.contains($0) }
         guard missing.isEmpty, unexpected.isEmpty else {
@@ -57,7 +75,12 @@ extension ViTParameters where Value == [Float] {
                 // Only LayerScale can be absent: a model without it scales by one.
                 return [Float](repeating: 1, count: slot.shape(config).reduce(1, *))
             }
-            return try source.keys.flatMap { try finiteFloats(file, prefix + $0) }
+            let parts = try source.keys.map { try finiteFloats(file, prefix + $0) }
+            switch source.assembly {
+            case .concatenated: return parts.flatMap { $0 }
+            case .zeroKeyBias: return parts[0] + [Float](repeating: 0, count: config.hiddenSize) + parts[1]
+            case .maskedBias: return zip(parts[0], parts[1]).map { $0 * $1 }
+            }
         }
     }
 
@@ -85,6 +108,9 @@ extension ViTParameters where Value == [Float] {
     /// file's metadata as `num_attention_heads` (unless `metadata` sets it), so the file reads back as written.
     public func write(to url: URL, layout: CheckpointLayout, prefix: String = "",
                       metadata: [String: String] = ["format": "pt"]) throws {
+        guard layout.family == config.family else {
+            throw ModelError.invalidArgument("\(config.family) weights cannot be written in the \(layout) layout")
+        }
         var metadata = metadata
         metadata["num_attention_heads"] = metadata["num_attention_heads"] ?? String(config.heads)
         var writer = SafetensorsWriter(metadata: metadata)
@@ -98,21 +124,36 @@ extension ViTParameters where Value == [Float] {
                 throw ModelError.invalidArgument(
                     "\(slot) has \(values.count) values; its shape \(slot.shape(config)) needs \(expected)")
             }
-            var start = 0
-            for (key, shape) in zip(source.keys, source.shapes) {
-                let count = shape.reduce(1, *)
-                try writer.add(prefix + key, Array(values[start..<(start + count)]), shape: shape)
-                start += count
+            let d = config.hiddenSize
+            switch source.assembly {
+            case .concatenated:
+                var start = 0
+                for (key, shape) in zip(source.keys, source.shapes) {
+                    let count = shape.reduce(1, *)
+                    try writer.add(prefix + key, Array(values[start..<(start + count)]), shape: shape)
+                    start += count
+                }
+            case .zeroKeyBias:
+                try writer.add(prefix + source.keys[0], Array(values[0..<d]), shape: [d])
+                try writer.add(prefix + source.keys[1], Array(values[(2 * d)...]), shape: [d])
+            case .maskedBias:
+                let mask = (0..<(3 * d)).map { (d..<(2 * d)).contains($0) ? Float(0) : 1 }
+                try writer.add(prefix + source.keys[0], values, shape: [3 * d])
+                try writer.add(prefix + source.keys[1], mask, shape: [3 * d])
             }
         }
         try writer.add(prefix + layout.maskKey, [Float](repeating: 0, count: config.hiddenSize),
-                       shape: [1, config.hiddenSize])
+                       shape: layout.maskShape(config.hiddenSize))
+        if layout == .dinov3Original {
+            try writer.add(prefix + CheckpointLayout.ropePeriodsKey, DINOv3Keys.periods(config),
+                           shape: [config.headDimension / 4])
+        }
         try writer.write(to: url)
     }
 }
 
 extension ViTParameters where Value == Tensor {
-    /// Reads a DINOv2 checkpoint (see ``ViTParameters/load(_:config:heads:allowUnexpectedKeys:)``) and uploads
+    /// Reads a DINOv2 or DINOv3 checkpoint (see ``ViTParameters/load(_:config:heads:allowUnexpectedKeys:)``) and uploads
     /// every parameter to `device` in its canonical shape.
     public static func load(_ url: URL, on device: Device = .default, config: ViTConfig? = nil,
                             heads: Int? = nil, allowUnexpectedKeys: Bool = false) throws -> ViTWeights {

@@ -15,7 +15,8 @@ public enum ReferenceEncoder {
         public let tokenCount: Int
     }
 
-    /// Runs `weights` on `images` `[batch, 3, height, width]`.
+    /// Runs `weights` on `images` `[batch, 3, height, width]`; for DINOv3, with the rotary embedding at angles
+    /// computed in float64.
     public static func forward(_ weights: ViTParameters<[Double]>, images: [Double], batch: Int, height: Int,
                                width: Int) throws -> Output {
         let config = weights.config
@@ -39,13 +40,23 @@ public enum ReferenceEncoder {
         }
         let tokens = x.count / (batch * d)
         let eps = Double(config.layerNormEps)
+        let firstPatch = 1 + config.registerCount
+        let angles = config.family == .dinov3
+            ? RotaryTables.angles(gridHeight: grid.height, gridWidth: grid.width, headDimension: config.headDimension,
+                                  theta: Double(config.ropeTheta)) : nil
         var hidden = [x]
         var clsAttention: [Double] = []
         for block in weights.blocks {
             // Attention branch.
             let normalized = Reference.layerNorm(x, weight: block.norm1Weight, bias: block.norm1Bias, dim: d, eps: eps)
-            let qkv = Reference.linear(normalized, weight: block.qkvWeight, bias: block.qkvBias, rows: batch * tokens,
+            var qkv = Reference.linear(normalized, weight: block.qkvWeight, bias: block.qkvBias, rows: batch * tokens,
                                        inFeatures: d, outFeatures: 3 * d)
+            if let angles {
+                qkv = Reference.rotaryEmbedding(qkv, batch: batch, tokens: tokens, heads: config.heads,
+                                                half: config.headDimension / 2, cos: angles.map { Foundation.cos($0) },
+                                                sin: angles.map { Foundation.sin($0) },
+                                                rotated: firstPatch..<(firstPatch + patchCount))
+            }
             func part(_ index: Int) -> [Double] {
                 var values: [Double] = []
                 values.reserveCapacity(batch * tokens * d)
@@ -94,12 +105,15 @@ public enum ReferenceEncoder {
     static func positionTable(_ weights: ViTParameters<[Double]>, _ gridHeight: Int, _ gridWidth: Int) throws -> [Double] {
         let config = weights.config
         let (m, d) = (config.positionGrid, config.hiddenSize)
+        guard let stored = weights.positionEmbedding else {
+            return [Double](repeating: 0, count: (1 + gridHeight * gridWidth) * d)  // DINOv3: none
+        }
         if !PositionEmbedding.needsResampling(storedGrid: m, gridHeight: gridHeight, gridWidth: gridWidth) {
-            return weights.positionEmbedding
+            return stored
         }
         let rows = try PositionEmbedding.resamplingMatrix(config.interpolation, input: m, output: gridHeight)
         let columns = try PositionEmbedding.resamplingMatrix(config.interpolation, input: m, output: gridWidth)
-        var table = Array(weights.positionEmbedding[0..<d])
+        var table = Array(stored[0..<d])
         for a in 0..<gridHeight {
             for b in 0..<gridWidth {
                 var row = [Double](repeating: 0, count: d)
@@ -107,7 +121,7 @@ public enum ReferenceEncoder {
                     for j in 0..<m where columns[b * m + j] != 0 {
                         let weight = rows[a * m + i] * columns[b * m + j]
                         let source = (1 + i * m + j) * d
-                        for c in 0..<d { row[c] += weight * weights.positionEmbedding[source + c] }
+                        for c in 0..<d { row[c] += weight * stored[source + c] }
                     }
                 }
                 table += row

@@ -3,7 +3,7 @@ import VitreousModel
 import VitreousTensor
 import VitreousTesting
 
-/// End-to-end DINOv2 forward passes (seeded random weights of the real sizes) and the fused attention
+/// End-to-end DINOv2 and DINOv3 forward passes (seeded random weights of the real sizes) and the fused attention
 /// against the materialised one.
 struct EncoderBenchmarks {
     let device: Device
@@ -19,7 +19,19 @@ struct EncoderBenchmarks {
     let batches: [Int]
 
     /// The encoder sizes `--models` accepts.
-    static let modelConfigs: [(String, ViTConfig)] = [("vit-s", .small), ("vit-b", .base), ("vit-l", .large)]
+    static let modelConfigs: [(String, ViTConfig)] = [
+        ("vit-s", .small), ("vit-b", .base), ("vit-l", .large),
+        ("dinov3-vit-s16", .dinov3Small), ("dinov3-vit-b16", .dinov3Base), ("dinov3-vit-l16", .dinov3Large),
+    ]
+
+    /// The configuration of a `--models` name.
+    static func config(named label: String) throws -> ViTConfig {
+        guard let config = modelConfigs.first(where: { $0.0 == label })?.1 else {
+            throw BenchmarkOptionError("--models: no encoder '\(label)' (known: "
+                + modelConfigs.map(\.0).joined(separator: ", ") + ")")
+        }
+        return config
+    }
 
     func run(progress: (String) -> Void) throws -> [BenchmarkResult] {
         var results: [BenchmarkResult] = []
@@ -42,11 +54,10 @@ struct EncoderBenchmarks {
             }
         }
         for label in models {
-            guard let config = Self.modelConfigs.first(where: { $0.0 == label })?.1 else {
-                throw BenchmarkOptionError("--models: no encoder '\(label)' (known: "
-                    + Self.modelConfigs.map(\.0).joined(separator: ", ") + ")")
-            }
+            let config = try Self.config(named: label)
             let name = "encoder \(label)"
+            // Sizes this model's patch divides (518 is for patch 14, not DINOv3's 16).
+            let sizes = self.sizes.filter { $0 % config.patchSize == 0 }
             // Build the weights only when one of this model's rows passes --filter.
             let rows = sizes.flatMap { size in batches.map { "\(name) \(size)px b\($0)" } }
             guard selection.parts.contains(.encoders), rows.contains(where: selection.matches) else { continue }

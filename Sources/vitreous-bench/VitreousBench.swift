@@ -1,12 +1,13 @@
 import ArgumentParser
 import Foundation
+import VitreousModel
 import VitreousTensor
 
 @main
 struct VitreousBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vitreous-bench",
-        abstract: "Measure Vitreous's operations and DINOv2 forward passes on the CPU and on every OpenCL device.",
+        abstract: "Measure Vitreous's operations and DINOv2 and DINOv3 forward passes on the CPU and on every OpenCL device.",
         discussion: """
             Each operation is warmed up, then timed over several samples (median, min, max). Rates are \
             compared with ceilings measured on the same device in the same run: a large square sgemm for \
@@ -44,7 +45,10 @@ struct VitreousBench: ParsableCommand {
                                             valueName: "part"))
     var part: [String] = []
 
-    @Option(name: .long, help: "Encoder rows: models, comma-separated (vit-s, vit-b, vit-l).")
+    @Option(name: .long, help: """
+        Encoder rows (and --breakdown): models, comma-separated (vit-s, vit-b, vit-l, dinov3-vit-s16, dinov3-vit-b16, \
+        dinov3-vit-l16); sizes the patch does not divide are skipped.
+        """)
     var models: String?
 
     @Option(name: .long, help: "Encoder rows: input sizes in pixels, comma-separated.")
@@ -72,7 +76,10 @@ struct VitreousBench: ParsableCommand {
     @Option(name: .long, help: "Only run benchmarks whose name contains this text.")
     var filter: String?
 
-    @Flag(name: .long, help: "Show where the time of a ViT-S/14 224 px forward pass goes, per operation (also with repair's outputs).")
+    @Flag(name: .long, help: """
+        Show where the time of a 224 px forward pass goes, per operation (ViT-S/14, or each of --models), also \
+        with repair's outputs.
+        """)
     var breakdown = false
 
     @Option(name: .long, help: ArgumentHelp("""
@@ -128,11 +135,22 @@ struct VitreousBench: ParsableCommand {
         }
         var results: [BenchmarkResult] = []
         if breakdown {
-            for device in devices {
-                for batch in [1, 8] {
-                    let (rows, total) = try Breakdown(device: device, config: .small, size: 224, batch: batch,
-                                                      samples: quick ? 3 : samples).run()
-                    print(Breakdown.render(rows, total: total, title: "\(device): ViT-S/14, 224 px, batch \(batch)"))
+            let labels = models.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
+                ?? ["vit-s"]
+            for label in labels {
+                let config: ViTConfig, batchSizes: [Int]
+                do {
+                    config = try EncoderBenchmarks.config(named: label)
+                    batchSizes = try batches.map { try integerList($0, option: "--batches") } ?? [1, 8]
+                } catch let error as BenchmarkOptionError {
+                    throw ValidationError(error.description)
+                }
+                for device in devices {
+                    for batch in batchSizes {
+                        let (rows, total) = try Breakdown(device: device, config: config, size: 224, batch: batch,
+                                                          samples: quick ? 3 : samples).run()
+                        print(Breakdown.render(rows, total: total, title: "\(device): \(label), 224 px, batch \(batch)"))
+                    }
                 }
                 // The same pass with repair's outputs, to show what they add (the "+repair" encoder row).
                 let repair = Breakdown(device: device, config: .small, size: 224, batch: 1, samples: quick ? 3 : samples,
