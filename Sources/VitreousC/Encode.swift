@@ -68,7 +68,7 @@ func encode(_ image: Image, model: ModelObject, flags: EncodeFlags, _ function: 
 
 func encode(tensor: Tensor, model: ModelObject, flags: EncodeFlags) throws -> OpaquePointer? {
     let output = try model.encoder.encode(tensor, options: flags.options)
-    return HandleRegistry.shared.insert(.result(try ResultObject(output, heads: model.encoder.config.heads)))
+    return HandleRegistry.shared.insert(try ResultObject(output, heads: model.encoder.config.heads))
 }
 
 /// `vitreous_status vitreous_encode_rgb8(const vitreous_model *, const uint8_t *pixels, size_t size,
