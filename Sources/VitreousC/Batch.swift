@@ -83,10 +83,7 @@ public func vitreous_encode_batch_float(_ model: OpaquePointer?, _ values: Unsaf
         let values = try required(values, function, "values")
         let result = try required(result, function, "result")
         let settings = try settings(options, function)
-        guard let layout = FloatLayout(rawValue: layout) else {
-            throw CAPIError(.invalidArgument, "\(function): layout \(layout) is neither VITREOUS_LAYOUT_HWC_RGB (0) "
-                + "nor VITREOUS_LAYOUT_CHW_NORMALISED (1)")
-        }
+        let layout = try FloatLayout(checking: layout, function)
         let perImage = try checkedBatch(batch, width, height, function)
         try checkCapacity(count, needed: perImage * Int(batch), function, "values")
         let samples = Array(UnsafeBufferPointer(start: values, count: perImage * Int(batch)))
