@@ -103,3 +103,25 @@ def test_load_image_matches_memory_and_exif():
     expected = json.loads((IMAGE_FIXTURES / "expected.json").read_text())["files"]["photo-exif6.jpg"]
     assert hashlib.sha256(pixels.tobytes()).hexdigest() == expected["rgb"]
     assert hashlib.sha256(rotated.tobytes()).hexdigest() == expected["upright"]["rgb"]
+
+
+def test_equals_the_c_api_called_directly(demo):
+    """The binding against a hand-written ctypes call of the single-image entry point (VITREOUS_ENCODE_RESIZE)."""
+    import ctypes
+    from vitreous import _native
+    lib = _native.lib
+    lib.vitreous_encode_rgb8.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int32,
+                                         ctypes.c_int32, ctypes.c_size_t, ctypes.c_uint32, ctypes.POINTER(ctypes.c_void_p)]
+    lib.vitreous_result_patches.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t]
+    image = np.ascontiguousarray(vitreous.demo_image()[:200, :150])
+    result = ctypes.c_void_p()
+    _native.check(lib.vitreous_encode_rgb8(demo.handle(), image.ctypes.data, image.nbytes, 150, 200, 0, 4,
+                                           ctypes.byref(result)))
+    try:
+        patches = np.empty((14, 11, 64), np.float32)
+        _native.check(lib.vitreous_result_patches(result, patches.ctypes.data, patches.size))
+    finally:
+        lib.vitreous_result_free(result)
+    features = demo.encode(image, size="auto")
+    assert features.patches.shape == (1, 14, 11, 64)
+    assert max_error(features.patches[0], patches) <= 1e-6

@@ -131,7 +131,7 @@ class _Handle:
             pass
 
 
-@dataclass
+@dataclass(eq=False)
 class Features:
     """The encoder's output for a batch of ``B`` images.
 
