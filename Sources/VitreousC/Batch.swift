@@ -17,6 +17,17 @@ func checkedBatch(_ batch: Int32, _ width: Int32, _ height: Int32, _ function: S
     return perImage
 }
 
+/// `batch` packed RGB8 images of `width × height` read from `size` bytes at `pixels`, after checking the sizes.
+func packedImages(_ pixels: UnsafePointer<UInt8>, _ size: Int, _ batch: Int32, _ width: Int32, _ height: Int32,
+                  _ function: String) throws -> [RGB8Image] {
+    let perImage = try checkedBatch(batch, width, height, function)
+    try checkCapacity(size, needed: perImage * Int(batch), function, "pixels (bytes)")
+    return try (0..<Int(batch)).map { index in
+        try RGB8Image(width: Int(width), height: Int(height),
+                      bytes: Array(UnsafeBufferPointer(start: pixels + index * perImage, count: perImage)))
+    }
+}
+
 /// The images as the encoder sees them, `[B, 3, H, W]`: each resized by `policy` exactly as the CLI resizes a
 /// decoded file (8-bit Pillow resampling), or used at its size when `policy` is nil.
 func batchTensor(_ images: [RGB8Image], policy: ResizePolicy?, patch: Int, on device: Device,
@@ -56,12 +67,7 @@ public func vitreous_encode_batch_rgb8(_ model: OpaquePointer?, _ pixels: Unsafe
         let pixels = try required(pixels, function, "pixels")
         let result = try required(result, function, "result")
         let settings = try settings(options, function)
-        let perImage = try checkedBatch(batch, width, height, function)
-        try checkCapacity(size, needed: perImage * Int(batch), function, "pixels (bytes)")
-        let images = try (0..<Int(batch)).map { index in
-            try RGB8Image(width: Int(width), height: Int(height),
-                          bytes: Array(UnsafeBufferPointer(start: pixels + index * perImage, count: perImage)))
-        }
+        let images = try packedImages(pixels, size, batch, width, height, function)
         let patch = object.encoder.config.patchSize
         let tensor = try batchTensor(images, policy: try settings.policy(patch: patch, function), patch: patch,
                                      on: object.encoder.device, function)

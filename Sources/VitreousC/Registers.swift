@@ -105,15 +105,11 @@ public func vitreous_registers_find(_ model: OpaquePointer?, _ pixels: UnsafePoi
                 + "for the default")
         }
         guard topK > 0, topK <= 100_000 else { throw CAPIError(.invalidArgument, "\(function): top_k \(topK) must be 1 to 100000") }
-        let perImage = try checkedBatch(batch, width, height, function)
-        try checkCapacity(size, needed: perImage * Int(batch), function, "pixels (bytes)")
         let patch = object.encoder.config.patchSize
         let policy = try settings.policy(patch: patch, function)
         // The search takes one image per tensor, as `--find-neurons` gives it.
-        let images = try (0..<Int(batch)).map { index in
-            let image = try RGB8Image(width: Int(width), height: Int(height),
-                                      bytes: Array(UnsafeBufferPointer(start: pixels + index * perImage, count: perImage)))
-            return try batchTensor([image], policy: policy, patch: patch, on: object.encoder.device, function)
+        let images = try packedImages(pixels, size, batch, width, height, function).map { image in
+            try batchTensor([image], policy: policy, patch: patch, on: object.encoder.device, function)
         }
         let search = RegisterNeuronSearch(detectLayer: detect - 1, topLayer: top - 1, topK: Int(topK), detector: detector)
         let found = try search.run(encoder: object.encoder, images: images)

@@ -133,22 +133,25 @@ struct BatchTests {
         let encoder = ViTEncoder(weights: try PlantedArtifacts.weights(variant: .planted, seed: 0)
             .tensors(on: device(ofIndex: deviceIndex)))
         let plane = Int(width * height) * 3
+        // A batch is not computed in the same blocks as one image (GEMM and attention split differently), so
+        // batch against single is float32 rounding apart: 1e-5. The Swift API on the same input is 1e-6.
+        let batchBound = 1e-5
         for index in 0..<3 {
             let single = try model.encodeBatch(Array(pixels[(index * plane)..<((index + 1) * plane)]), batch: 1,
                                                width: width, height: height, options: options)
             let one = try single.read(9 * 64) { vitreous_result_tokens(single.handle, $0, $1) }
-            #expect(relativeError(Array(tokens[(index * 576)..<((index + 1) * 576)]), one) <= 1e-6)
+            #expect(relativeError(Array(tokens[(index * 576)..<((index + 1) * 576)]), one) <= batchBound)
             let oneNorms = try single.read(9) { vitreous_result_token_norms(single.handle, 2, $0, $1) }
-            #expect(relativeError(Array(norms[(index * 9)..<((index + 1) * 9)]), oneNorms) <= 1e-6)
+            #expect(relativeError(Array(norms[(index * 9)..<((index + 1) * 9)]), oneNorms) <= batchBound)
             let oneAttention = try single.read(36) { vitreous_result_cls_attention(single.handle, $0, $1) }
-            #expect(relativeError(Array(attention[(index * 36)..<((index + 1) * 36)]), oneAttention) <= 1e-6)
+            #expect(relativeError(Array(attention[(index * 36)..<((index + 1) * 36)]), oneAttention) <= batchBound)
             // The same image through the Swift API: block 2's output before the final norm.
             let image = try RGB8Image(width: Int(width), height: Int(height),
                                       bytes: Array(pixels[(index * plane)..<((index + 1) * plane)]))
             let input = try Preprocessor(resize: .exact(width: 56, height: 28)).tensor([image.image], on: encoder.device)
             let swift = try encoder.encode(input, options: EncoderOptions(hiddenStates: true))
             #expect(relativeError(Array(hidden[(index * 576)..<((index + 1) * 576)]),
-                                  try swift.hiddenStates![2].toArray()) <= 1e-6)
+                                  try swift.hiddenStates![2].toArray()) <= batchBound)
         }
         // A layer that was not kept, and one beyond the model.
         var out = [Float](repeating: 0, count: 3 * 9 * 64)
@@ -168,7 +171,7 @@ struct BatchTests {
                                          options: try COptions(flags: 1, resize: VITREOUS_RESIZE_AUTO))
         let one = try legacy.read(257 * 64) { vitreous_result_tokens(legacy.handle, $0, $1) }
         let two = try auto.read(2 * 257 * 64) { vitreous_result_tokens(auto.handle, $0, $1) }
-        #expect(relativeError(Array(two[16_448...]), one) <= 1e-6)
+        #expect(relativeError(Array(two[16_448...]), one) <= 1e-5)  // a batch of 2 against one image
         var floatResult: OpaquePointer?
         let floats = (image.pixels + image.pixels).map { Float($0) / 255 }
         #expect(vitreous_encode_batch_float(model.handle, floats, floats.count, 2, 224, 224, VITREOUS_LAYOUT_HWC_RGB, nil,
@@ -198,7 +201,7 @@ struct BatchTests {
         var repaired = [Float](repeating: .nan, count: 16_384), legacyRepaired = [Float](repeating: .nan, count: 16_384)
         #expect(vitreous_repair_inpaint_image(auto.handle, 1, VITREOUS_DETECTOR_ROBUST, 0, &repaired, 16_384, nil) == VITREOUS_OK)
         #expect(vitreous_repair_inpaint(legacy.handle, &legacyRepaired, 16_384, nil) == VITREOUS_OK)
-        #expect(relativeError(repaired, legacyRepaired) <= 1e-6)
+        #expect(relativeError(repaired, legacyRepaired) <= 1e-5)  // image 1 of a batch against one image
     }
 
     @Test("register neurons: found, saved, loaded, and encoding with them as ViTEncoder does", arguments: deviceIndices)

@@ -84,7 +84,8 @@ def test_batch_equals_singles_and_uint8_inputs(tiny, tmp_path):
     batch = tiny.encode(images, size=(56, 84))
     for index in range(4):
         single = tiny.encode(images[index], size=(56, 84))
-        assert max_error(batch.tokens[index], single.tokens[0]) <= 1e-6
+        # A batch is blocked differently from one image: float32 rounding apart.
+        assert max_error(batch.tokens[index], single.tokens[0]) <= 1e-5
     # A list of arrays, a list of paths and a non-contiguous view give the same features.
     listed = tiny.encode(list(images), size=(56, 84))
     assert np.array_equal(listed.tokens, batch.tokens)
