@@ -52,8 +52,6 @@ for example in "$work/example-pc" "$work/example-cmake/vitreous-example"; do
 done
 
 # The runs, with the toolchain out of sight.
-strip_swift() { tr ':' '\n' <<<"$1" | grep -v "^$swift_root" | paste -sd: -; }
-clean_path=$(strip_swift "$PATH")
 cat > "$work/runs.sh" <<EOF
 set -euo pipefail
 cd "$work"
@@ -73,13 +71,4 @@ done
 echo "check-bundle: vitreous demo, vitreous-bench --quick and the C example (pkg-config, CMake) ran"
 grep -E "encoder vit-s 224px b1 " bench.log | sed 's/^/    /'
 EOF
-environment=(env -i HOME="$work" PATH="$clean_path" TMPDIR="$work" VITREOUS_KERNEL_CACHE="$work/kernel-cache")
-[[ -n ${OCL_ICD_VENDORS:-} ]] && environment+=(OCL_ICD_VENDORS="$OCL_ICD_VENDORS")
-[[ -n ${CI:-} ]] && environment+=(CI="$CI")
-if [[ -d $swift_root ]] && unshare --mount --propagation private true 2>/dev/null; then
-    "${environment[@]}" unshare --mount --propagation private \
-        bash -c "mount -t tmpfs tmpfs '$swift_root' && bash '$work/runs.sh'"
-else
-    echo "check-bundle: cannot hide $swift_root (unshare needs root); PATH and LD_LIBRARY_PATH are stripped of it"
-    "${environment[@]}" bash "$work/runs.sh"
-fi
+Scripts/without-swift.sh "$work" bash "$work/runs.sh"

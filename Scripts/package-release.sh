@@ -74,13 +74,11 @@ owner() {
 }
 
 elves=("$stage/bin/vitreous" "$stage/bin/vitreous-bench" "$stage/lib/libvitreous.so.$version")
-swift_copied=()
+# The Swift runtime libraries go beside libvitreous.so (RUNPATH $ORIGIN), as in the Python package.
+Scripts/bundle-swift-runtime.sh "$swift_runtime" "$stage/lib" "${elves[@]}"
 system_libraries=()
 while read -r soname path; do
-    if [[ $path == "$swift_runtime"/* ]]; then
-        cp -L "$path" "$stage/lib/$soname"
-        swift_copied+=("$soname")
-    elif ! is_glibc "$soname"; then
+    if [[ $path != "$swift_runtime"/* ]] && ! is_glibc "$soname"; then
         system_libraries+=("$soname $path")
     fi
 done < <(resolved_libraries "${elves[@]}")
@@ -98,7 +96,6 @@ fi
 # Everything finds its libraries beside itself first; the system's only for what is not bundled.
 patchelf --set-rpath '$ORIGIN' "$stage/lib/libvitreous.so.$version"
 for tool in vitreous vitreous-bench; do patchelf --set-rpath '$ORIGIN/../lib' "$stage/bin/$tool"; done
-for soname in "${swift_copied[@]}"; do patchelf --set-rpath '$ORIGIN' "$stage/lib/$soname"; done
 
 # The newest glibc symbol version any file needs: the oldest glibc the bundle runs on.
 glibc=$(for file in "$stage"/bin/* "$stage"/lib/*.so*; do [[ -L $file ]] || objdump -T "$file"; done 2>/dev/null |
@@ -157,7 +154,6 @@ mkdir -p "$outdir"
 tarball=$outdir/$name.tar.gz
 tar -C "$work" -czf "$tarball" "$name"
 echo "package-release: $tarball ($(du -h "$tarball" | cut -f1); unpacked $(du -sh "$stage" | cut -f1))"
-echo "package-release: Swift runtime beside libvitreous.so: ${swift_copied[*]}"
 if ((bundle_libs)); then
     echo "package-release: bundled: ${bundled[*]}"
 else

@@ -3,7 +3,8 @@
 # design documents with DocC (Scripts/build-docs.sh, warnings are errors), runs every
 # Swift test on every backend present (and again with the GPU launch layout on the OpenCL devices), then builds
 # the same code with CMake + Ninja, runs the same suites and the C example through ctest, runs the CMake-built
-# CLI once, builds the C example against a temporary install (Scripts/check-install.sh), runs each fuzz target
+# CLI once, builds the C example against a temporary install (Scripts/check-install.sh), runs the Python
+# package's pytest suite on that build and checks its wheel without the toolchain (Scripts/test-python.sh), runs each fuzz target
 # for 20 s (Scripts/fuzz.sh --smoke), packs the release bundle from that build and runs it with the Swift
 # toolchain hidden (Scripts/package-release.sh, Scripts/check-bundle.sh), and runs the whole suite under
 # AddressSanitizer (Scripts/sanitize.sh address).
@@ -46,5 +47,7 @@ echo "CMake build: vitreous demo ran"
 Scripts/check-install.sh build
 Scripts/package-release.sh --bundle-libs --build build build/release
 Scripts/check-bundle.sh build/release/vitreous-*-linux-"$(uname -m)".tar.gz
+# The Python package's tests on this build's libvitreous.so and CLI, and its wheel run without the toolchain.
+Scripts/test-python.sh build
 Scripts/fuzz.sh --smoke
 Scripts/sanitize.sh address

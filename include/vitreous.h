@@ -12,10 +12,10 @@
  *    buffers that are too small, sizes that overflow, freed or made-up handles and unknown devices are all
  *    reported as status codes. What C cannot tell the library is trusted: that a buffer really holds the
  *    count or size passed with it.
- *  - Handles (vitreous_model, vitreous_result) are opaque and owned by the caller from the call that creates
+ *  - Handles (vitreous_model, vitreous_result, vitreous_options, vitreous_registers, vitreous_image) are opaque and owned by the caller from the call that creates
  *    them until the matching *_free call. They are never dereferenced by the library: a freed handle passed
  *    again gives VITREOUS_ERROR_INVALID_HANDLE (so does freeing it twice), as does a pointer that was never a
- *    handle, or a handle of the other kind. Handles are not reused while the process lives.
+ *    handle, or a handle of another kind. Handles are not reused while the process lives.
  *  - Buffers are owned by the caller. A read call takes the buffer's capacity in elements (not bytes unless
  *    stated) and fails with VITREOUS_ERROR_BUFFER_SIZE when it is smaller than needed; a larger buffer is
  *    fine and its tail is left untouched. vitreous_result_get_info() gives every size in advance.
@@ -69,8 +69,8 @@ typedef enum vitreous_status {
  *  vitreous_model_create_demo(); free with vitreous_model_free(). */
 typedef struct vitreous_model vitreous_model;
 
-/** The output of one encoded image, held on the host. Independent of its model: it may outlive it.
- *  Free with vitreous_result_free(). */
+/** The output of one encoded image, or of a batch of B images (vitreous_encode_batch_rgb8()), held on the host.
+ *  Independent of its model: it may outlive it. Free with vitreous_result_free(). */
 typedef struct vitreous_result vitreous_result;
 
 /** A model's configuration (eight int32_t, in this order). */
@@ -196,7 +196,9 @@ vitreous_status vitreous_encode_float(const vitreous_model *model, const float *
 
 /* ---- Reading a result ----------------------------------------------------------------------------- *
  * Each call copies into a caller buffer of `count` floats and fails with BUFFER_SIZE when count is smaller
- * than the size given; NULL_POINTER for a NULL buffer, INVALID_HANDLE for a bad result. */
+ * than the size given; NULL_POINTER for a NULL buffer, INVALID_HANDLE for a bad result. The sizes below are
+ * per image: a result of B images (vitreous_result_get_batch_info()) writes B times as many, image after
+ * image (image b's values follow image b - 1's). */
 
 /** Writes the result's sizes to *info. Errors: NULL_POINTER, INVALID_HANDLE. */
 vitreous_status vitreous_result_get_info(const vitreous_result *result, vitreous_result_info *info);
@@ -223,6 +225,105 @@ vitreous_status vitreous_result_cls_attention(const vitreous_result *result, flo
 /** Frees a result. NULL is accepted and does nothing. Errors: INVALID_HANDLE (already freed, or not a result). */
 vitreous_status vitreous_result_free(vitreous_result *result);
 
+
+/* ---- Encode options ------------------------------------------------------------------------------- *
+ * What the batch calls compute and how they resize, as a handle (so that options added later change no
+ * struct layout). A NULL options handle means the defaults: no resize (sides must be multiples of the patch
+ * size), tokens only. Options belong to no model; they are checked against the model when used. Setting
+ * options while another thread encodes with them is safe: each call reads them once. */
+
+typedef struct vitreous_options vitreous_options;
+/** Test-time-register neurons (see "Test-time registers" below). */
+typedef struct vitreous_registers vitreous_registers;
+
+/** Resize modes of vitreous_options_set_resize(). Every mode resamples with Pillow's 8-bit bicubic, as
+ *  torchvision does on a PIL image, so inputs match the PyTorch pipeline and the `vitreous` command pixel
+ *  for pixel. */
+/** No resize (the default): each side must be a multiple of the patch size. */
+#define VITREOUS_RESIZE_NONE 0
+/** DINOv2's evaluation transform, the `vitreous` command's default (`--size N`): shorter side to
+ *  N * 256 / 224, then the central N x N (offsets rounded as torchvision's CenterCrop). width = N, a multiple of
+ *  the patch size; height 0 or N. */
+#define VITREOUS_RESIZE_CENTER_CROP 1
+/** As VITREOUS_RESIZE_CENTER_CROP with the crop offset floored, as Hugging Face's image processor does
+ *  (`--size N --crop transformers`; one pixel apart on odd margins). */
+#define VITREOUS_RESIZE_CENTER_CROP_FLOOR 2
+/** Each side to the nearest multiple of the patch size, aspect kept (`--size auto`, VITREOUS_ENCODE_RESIZE);
+ *  width and height 0. */
+#define VITREOUS_RESIZE_AUTO 3
+/** Exactly width x height (`--size WxH`), both multiples of the patch size. */
+#define VITREOUS_RESIZE_EXACT 4
+
+/** Creates options holding the defaults. On success *options is a new handle owned by the caller.
+ *  Errors: NULL_POINTER. */
+vitreous_status vitreous_options_create(vitreous_options **options);
+
+/** Frees options. NULL is accepted and does nothing. Results made with them are unaffected.
+ *  Errors: INVALID_HANDLE. */
+vitreous_status vitreous_options_free(vitreous_options *options);
+
+/** What to compute beside the tokens: VITREOUS_ENCODE_TOKEN_NORMS | VITREOUS_ENCODE_CLS_ATTENTION (0: none).
+ *  Errors: INVALID_HANDLE, NULL_POINTER, INVALID_ARGUMENT (unknown bits, or VITREOUS_ENCODE_RESIZE: use
+ *  vitreous_options_set_resize()). */
+vitreous_status vitreous_options_set_flags(vitreous_options *options, uint32_t flags);
+
+/** How images are resized (a VITREOUS_RESIZE_* mode and its sizes, see each mode; unused sizes are 0). Whether
+ *  the sizes are multiples of the model's patch size is checked when encoding (INVALID_ARGUMENT there).
+ *  Errors: INVALID_HANDLE, NULL_POINTER, INVALID_ARGUMENT (unknown mode, sizes outside 1 ... 100000, sizes
+ *  given to a mode that takes none). */
+vitreous_status vitreous_options_set_resize(vitreous_options *options, int32_t mode, int32_t width, int32_t height);
+
+/** Keep the hidden states (the residual stream before the final norm) of these layers, numbered as in
+ *  vitreous_result_token_norms(): 0 the embeddings, k the output of block k. count 0 (layers may then be NULL)
+ *  keeps none. Layers beyond the model's depth are refused when encoding (INVALID_ARGUMENT there).
+ *  Errors: INVALID_HANDLE, NULL_POINTER, BUFFER_SIZE (count not a size), INVALID_ARGUMENT (a negative layer,
+ *  a layer listed twice, more than 4096). */
+vitreous_status vitreous_options_set_layers(vitreous_options *options, const int32_t *layers, size_t count);
+
+/** Encode with test-time registers (see vitreous_registers_load()): extra tokens after the patches take the
+ *  register neurons' activations, so artifacts form there instead of on the patches. The registers are copied;
+ *  the handle may be freed afterwards. NULL encodes without. Errors: INVALID_HANDLE, NULL_POINTER. */
+vitreous_status vitreous_options_set_registers(vitreous_options *options, const vitreous_registers *registers);
+
+/* ---- Batches -------------------------------------------------------------------------------------- */
+
+/** Encodes `batch` 8-bit RGB images of one size, packed one after another (batch * height * width * 3 bytes,
+ *  rows top to bottom, no padding; size: bytes readable at pixels). Each image is resized as options say and
+ *  normalised with ImageNet mean/std, exactly as `vitreous encode` prepares a decoded file, so a batch encoded
+ *  with VITREOUS_RESIZE_CENTER_CROP 224 gives the command's default features. Every image must come out at one
+ *  size, which the resize modes other than AUTO guarantee. options NULL: the defaults. On success *result is a
+ *  new handle holding the batch. At most 100 000 000 pixels per image and 16 times that per batch.
+ *  Errors: NULL_POINTER, INVALID_HANDLE (model, options), INVALID_ARGUMENT (batch < 1, sizes, a side that is
+ *  not a multiple of the patch size without a resize, resize sizes, options that do not fit the model),
+ *  BUFFER_SIZE, IMAGE, BACKEND, OUT_OF_MEMORY. */
+vitreous_status vitreous_encode_batch_rgb8(const vitreous_model *model, const uint8_t *pixels, size_t size,
+                                           int32_t batch, int32_t width, int32_t height,
+                                           const vitreous_options *options, vitreous_result **result);
+
+/** Encodes `batch` images given as floats in `layout`, image after image: VITREOUS_LAYOUT_HWC_RGB (values in
+ *  [0, 1], resized as options say, as 8-bit values are) or VITREOUS_LAYOUT_CHW_NORMALISED (the encoder's
+ *  input as is, [B, 3, H, W]; a resize is refused). count: floats readable at values, at least
+ *  batch * width * height * 3. Every value must be finite.
+ *  Errors: as vitreous_encode_batch_rgb8(), and INVALID_ARGUMENT for an unknown layout or a non-finite value. */
+vitreous_status vitreous_encode_batch_float(const vitreous_model *model, const float *values, size_t count,
+                                            int32_t batch, int32_t width, int32_t height, int32_t layout,
+                                            const vitreous_options *options, vitreous_result **result);
+
+/** What a batch result holds beyond vitreous_result_info (four int32_t, in this order). */
+typedef struct vitreous_batch_info {
+    int32_t image_count;             /**< B: images in the result (1 for vitreous_encode_rgb8()). */
+    int32_t register_count;          /**< trained register tokens, after CLS. */
+    int32_t test_time_register_count;/**< test-time registers, after the patches (included in token_count). */
+    int32_t hidden_state_count;      /**< layers whose hidden states were kept (vitreous_options_set_layers()). */
+} vitreous_batch_info;
+
+/** Writes the result's batch sizes to *info. Errors: NULL_POINTER, INVALID_HANDLE. */
+vitreous_status vitreous_result_get_batch_info(const vitreous_result *result, vitreous_batch_info *info);
+
+/** The hidden state of `layer` (one of those passed to vitreous_options_set_layers(), else INVALID_ARGUMENT):
+ *  token_count * hidden_size floats per image, before the final layer norm. */
+vitreous_status vitreous_result_hidden_state(const vitreous_result *result, int32_t layer, float *out, size_t count);
+
 /* ---- Artifacts ------------------------------------------------------------------------------------ *
  * Both calls need a result encoded with VITREOUS_ENCODE_TOKEN_NORMS and use the library's default detector:
  * on log patch norms, robust z-score (median / MAD) above 3.5 and norm above twice the median. */
@@ -241,6 +342,100 @@ vitreous_status vitreous_detect_artifacts(const vitreous_result *result, int32_t
  *  The result itself is unchanged. Errors: as vitreous_detect_artifacts(). */
 vitreous_status vitreous_repair_inpaint(const vitreous_result *result, float *patches, size_t count,
                                         int32_t *flagged_count);
+
+
+/* Detector methods of the *_image calls, each with one parameter; a parameter <= 0 (or NaN) takes the
+ * method's default. */
+/** On log norms, robust z-score (median / MAD) above the parameter (default 3.5) and norm above twice the
+ *  median: the library's default detector. */
+#define VITREOUS_DETECTOR_ROBUST 0
+/** Norm above the parameter, a fixed threshold (required: `vitreous repair --threshold`). */
+#define VITREOUS_DETECTOR_ABSOLUTE 1
+/** Norm above mean + parameter * std (default 3). */
+#define VITREOUS_DETECTOR_MEAN_STD 2
+/** Otsu's threshold on log norms, kept when the upper class is at least the parameter (default 2) times the
+ *  lower one and at most a quarter of the patches. */
+#define VITREOUS_DETECTOR_OTSU 3
+
+/** vitreous_detect_artifacts() on image `image` of a batch result, with detector `method` and `parameter`.
+ *  Errors: as vitreous_detect_artifacts(), and INVALID_ARGUMENT for an image outside 0 ... B - 1, an unknown
+ *  method, or ABSOLUTE without a threshold. */
+vitreous_status vitreous_detect_artifacts_image(const vitreous_result *result, int32_t image, int32_t layer,
+                                                int32_t method, float parameter, uint8_t *mask, size_t capacity,
+                                                int32_t *flagged_count);
+
+/** vitreous_repair_inpaint() on image `image` of a batch result, flagging with detector `method` and
+ *  `parameter`: writes that image's grid_height * grid_width * hidden_size patch floats.
+ *  Errors: as vitreous_detect_artifacts_image(). */
+vitreous_status vitreous_repair_inpaint_image(const vitreous_result *result, int32_t image, int32_t method,
+                                              float parameter, float *patches, size_t count, int32_t *flagged_count);
+
+/* ---- Test-time registers -------------------------------------------------------------------------- *
+ * Register neurons (MLP units that fire on artifact patches) as `vitreous repair --method ttr` uses them:
+ * loaded from a neurons.json that `vitreous repair --find-neurons` or vitreous_registers_save() wrote, or
+ * found on images by vitreous_registers_find(); applied with vitreous_options_set_registers(). */
+
+/** Reads a neurons file for `model`. The file records a fingerprint of the weights it was found on; one made
+ *  for other weights is refused unless force is non-zero (as `--force`). On success *registers is a new handle.
+ *  Errors: NULL_POINTER, INVALID_HANDLE, IO (missing or unreadable file), INVALID_ARGUMENT (not a neurons file,
+ *  other weights, blocks the model lacks; neurons beyond its MLP are refused when encoding). */
+vitreous_status vitreous_registers_load(const vitreous_model *model, const char *path, int32_t force,
+                                        vitreous_registers **registers);
+
+/** Writes registers to `path` as a neurons file (replaced atomically) with `model`'s fingerprint.
+ *  Errors: NULL_POINTER, INVALID_HANDLE, INVALID_ARGUMENT (empty path, neurons the model lacks), IO. */
+vitreous_status vitreous_registers_save(const vitreous_registers *registers, const vitreous_model *model,
+                                        const char *path);
+
+/** Finds register neurons on `batch` images (packed and resized as vitreous_encode_batch_rgb8() takes them;
+ *  only the resize of options is used): the top_k MLP units of blocks 1 ... top_layer by mean activation on
+ *  the patches flagged at layer detect_layer (detector `method`, `parameter`), as `vitreous repair
+ *  --find-neurons`. Layers count as in vitreous_result_token_norms() (k = output of block k); 0 takes the
+ *  command's defaults (detect_layer: the last block, top_layer: depth / 2). On success *registers is a new handle.
+ *  Errors: as vitreous_encode_batch_rgb8(), and INVALID_ARGUMENT for layers outside 1 ... depth, top_k outside
+ *  1 ... 100000, a bad detector, or when no image has an artifact at detect_layer. */
+vitreous_status vitreous_registers_find(const vitreous_model *model, const uint8_t *pixels, size_t size,
+                                        int32_t batch, int32_t width, int32_t height, const vitreous_options *options,
+                                        int32_t detect_layer, int32_t top_layer, int32_t top_k, int32_t method,
+                                        float parameter, vitreous_registers **registers);
+
+/** Writes the neurons as pairs: layers[i] the block (1 ... depth, as --layers counts) and neurons[i] the MLP
+ *  unit, blocks ascending, and their number to *count. capacity: elements available in each array. With both
+ *  arrays NULL and capacity 0 only the count is written. Errors: NULL_POINTER, INVALID_HANDLE, BUFFER_SIZE. */
+vitreous_status vitreous_registers_get_neurons(const vitreous_registers *registers, int32_t *layers,
+                                               int32_t *neurons, size_t capacity, int32_t *count);
+
+/** Frees registers. NULL is accepted and does nothing. Errors: INVALID_HANDLE. */
+vitreous_status vitreous_registers_free(vitreous_registers *registers);
+
+/* ---- Images --------------------------------------------------------------------------------------- *
+ * PNG, JPEG and WebP, told apart by their bytes, decoded to the 8-bit RGB pixels of Pillow's
+ * `Image.open(f).convert("RGB")`, as the `vitreous` command reads them. */
+
+typedef struct vitreous_image vitreous_image;
+
+/** Apply the EXIF orientation tag (as Pillow's ImageOps.exif_transpose; `--exif-orientation`). Off by default,
+ *  as torchvision's and transformers' loaders do not apply it. */
+#define VITREOUS_IMAGE_EXIF_ORIENTATION 1u
+
+/** Reads and decodes the image file at `path`. On success *image is a new handle owned by the caller.
+ *  Errors: NULL_POINTER, INVALID_ARGUMENT (empty path, unknown flags), IO (missing or unreadable file), IMAGE
+ *  (not PNG, JPEG or WebP, corrupt, more than 100 000 000 pixels). */
+vitreous_status vitreous_image_load(const char *path, uint32_t flags, vitreous_image **image);
+
+/** Decodes an image file's bytes held in memory (size bytes at data). Errors: as vitreous_image_load(), and
+ *  BUFFER_SIZE for size 0. */
+vitreous_status vitreous_image_decode(const void *data, size_t size, uint32_t flags, vitreous_image **image);
+
+/** Writes the image's size. Errors: NULL_POINTER, INVALID_HANDLE. */
+vitreous_status vitreous_image_get_size(const vitreous_image *image, int32_t *width, int32_t *height);
+
+/** Writes the pixels, height rows of width * 3 bytes (R, G, B), to pixels (capacity: bytes available).
+ *  Errors: NULL_POINTER, INVALID_HANDLE, BUFFER_SIZE. */
+vitreous_status vitreous_image_pixels(const vitreous_image *image, uint8_t *pixels, size_t capacity);
+
+/** Frees an image. NULL is accepted and does nothing. Errors: INVALID_HANDLE. */
+vitreous_status vitreous_image_free(vitreous_image *image);
 
 #ifdef __cplusplus
 }

@@ -31,6 +31,14 @@ enum FloatLayout: Int32 {
     case hwcRGB = 0
     /// 3 × height × width planes already normalised with ImageNet mean/std: the encoder's input as is.
     case chwNormalised = 1
+
+    init(checking value: Int32, _ function: String) throws {
+        guard let layout = FloatLayout(rawValue: value) else {
+            throw CAPIError(.invalidArgument, "\(function): layout \(value) is neither VITREOUS_LAYOUT_HWC_RGB (0) "
+                + "nor VITREOUS_LAYOUT_CHW_NORMALISED (1)")
+        }
+        self = layout
+    }
 }
 
 /// Width and height checked before anything is allocated: positive, and at most the pixels Vitreous reads
@@ -68,7 +76,7 @@ func encode(_ image: Image, model: ModelObject, flags: EncodeFlags, _ function: 
 
 func encode(tensor: Tensor, model: ModelObject, flags: EncodeFlags) throws -> OpaquePointer? {
     let output = try model.encoder.encode(tensor, options: flags.options)
-    return HandleRegistry.shared.insert(.result(try ResultObject(output, heads: model.encoder.config.heads)))
+    return HandleRegistry.shared.insert(try ResultObject(output, heads: model.encoder.config.heads))
 }
 
 /// `vitreous_status vitreous_encode_rgb8(const vitreous_model *, const uint8_t *pixels, size_t size,
@@ -119,10 +127,7 @@ public func vitreous_encode_float(_ model: OpaquePointer?, _ values: UnsafePoint
         let values = try required(values, function, "values")
         let result = try required(result, function, "result")
         let flags = try EncodeFlags(checking: flags, function)
-        guard let layout = FloatLayout(rawValue: layout) else {
-            throw CAPIError(.invalidArgument, "\(function): layout \(layout) is neither VITREOUS_LAYOUT_HWC_RGB (0) "
-                + "nor VITREOUS_LAYOUT_CHW_NORMALISED (1)")
-        }
+        let layout = try FloatLayout(checking: layout, function)
         let needed = try checkedPixelCount(width, height, function) * 3
         try checkCapacity(count, needed: needed, function, "values")
         let samples = Array(UnsafeBufferPointer(start: values, count: needed))

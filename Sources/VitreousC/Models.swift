@@ -106,9 +106,10 @@ public func vitreous_model_load(_ path: UnsafePointer<CChar>?, _ device: Int32,
         let model = try required(model, function, "model")
         let device = try DeviceIndex.device(device, function)
         guard !path.isEmpty else { throw CAPIError(.invalidArgument, "\(function): path is empty") }
-        let encoder = try ViTEncoder(contentsOf: URL(fileURLWithPath: path), on: device)
-        model.pointee = HandleRegistry.shared.insert(.model(ModelObject(encoder: encoder,
-                                                                        deviceIndex: DeviceIndex.index(of: device))))
+        // A Hugging Face folder means its model.safetensors, as `--model` does.
+        let encoder = try ViTEncoder(contentsOf: try CheckpointLocation.weights(path), on: device)
+        model.pointee = HandleRegistry.shared.insert(ModelObject(encoder: encoder,
+                                                                 deviceIndex: DeviceIndex.index(of: device)))
     }
 }
 
@@ -122,8 +123,8 @@ public func vitreous_model_create_demo(_ device: Int32, _ model: UnsafeMutablePo
         let model = try required(model, function, "model")
         let device = try DeviceIndex.device(device, function)
         let weights = try PlantedArtifacts.weights(variant: .planted, seed: 0).tensors(on: device)
-        model.pointee = HandleRegistry.shared.insert(.model(ModelObject(encoder: ViTEncoder(weights: weights),
-                                                                        deviceIndex: DeviceIndex.index(of: device))))
+        model.pointee = HandleRegistry.shared.insert(ModelObject(encoder: ViTEncoder(weights: weights),
+                                                                 deviceIndex: DeviceIndex.index(of: device)))
     }
 }
 

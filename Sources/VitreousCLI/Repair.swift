@@ -86,7 +86,11 @@ struct Repair: ParsableCommand {
         if let findNeurons {
             registers = try search(folder: findNeurons, run: run, detector: detector, out: folder)
         } else if let neurons {
-            registers = try NeuronsFile.read(neurons, weights: try encoder.weights.host(), force: force)
+            do {
+                registers = try NeuronsFile.read(neurons, weights: try encoder.weights.host(), force: force)
+            } catch let error as NeuronsFileError {
+                throw CLIError("--neurons \(error)")
+            }
         }
         if method == .ttr && registers == nil {
             throw CLIError("--method ttr needs --neurons FILE or --find-neurons FOLDER")
