@@ -253,6 +253,8 @@ typedef struct vitreous_registers vitreous_registers;
 #define VITREOUS_RESIZE_AUTO 3
 /** Exactly width x height (`--size WxH`), both multiples of the patch size. */
 #define VITREOUS_RESIZE_EXACT 4
+/* For a DINOv3 model, CENTER_CROP, CENTER_CROP_FLOOR and EXACT resize the whole image to N x N (or width x
+ *  height) with no crop, antialiased bilinear in float, as its Hugging Face image processor and `--size` do. */
 
 /** Creates options holding the defaults. On success *options is a new handle owned by the caller.
  *  Errors: NULL_POINTER. */

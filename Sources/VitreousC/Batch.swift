@@ -29,7 +29,7 @@ func packedImages(_ pixels: UnsafePointer<UInt8>, _ size: Int, _ batch: Int32, _
 }
 
 /// The images as the encoder sees them, `[B, 3, H, W]`: each resized by `policy` exactly as the CLI resizes a
-/// decoded file (8-bit Pillow resampling), or used at its size when `policy` is nil.
+/// decoded file, or used at its size when `policy` is nil.
 func batchTensor(_ images: [RGB8Image], policy: ResizePolicy?, patch: Int, on device: Device,
                  _ function: String) throws -> Tensor {
     let prepared: [Image] = try images.map { image in
@@ -40,7 +40,7 @@ func batchTensor(_ images: [RGB8Image], policy: ResizePolicy?, patch: Int, on de
             }
             return image.image
         }
-        return try policy.apply(to: image).image
+        return try policy.prepare(image)
     }
     let first = prepared[0]
     return try Preprocessor(resize: .exact(width: first.width, height: first.height)).tensor(prepared, on: device)
@@ -69,7 +69,7 @@ public func vitreous_encode_batch_rgb8(_ model: OpaquePointer?, _ pixels: Unsafe
         let settings = try settings(options, function)
         let images = try packedImages(pixels, size, batch, width, height, function)
         let patch = object.encoder.config.patchSize
-        let tensor = try batchTensor(images, policy: try settings.policy(patch: patch, function), patch: patch,
+        let tensor = try batchTensor(images, policy: try settings.policy(for: object.encoder.config, function), patch: patch,
                                      on: object.encoder.device, function)
         result.pointee = try encodeBatch(tensor, model: object, settings: settings, function)
     }
@@ -97,7 +97,7 @@ public func vitreous_encode_batch_float(_ model: OpaquePointer?, _ values: Unsaf
             throw CAPIError(.invalidArgument, "\(function): value \(samples[bad]) at index \(bad) is not finite")
         }
         let patch = object.encoder.config.patchSize
-        let policy = try settings.policy(patch: patch, function)
+        let policy = try settings.policy(for: object.encoder.config, function)
         let tensor: Tensor
         switch layout {
         case .hwcRGB:

@@ -19,9 +19,14 @@ struct EncodeSettings: Sendable {
     var layers: [Int] = []
     var registers: TestTimeRegisters?
 
-    /// How images are resized for a model of patch size `patch`, or nil for `VITREOUS_RESIZE_NONE` (each side must
-    /// then be a multiple of the patch size).
-    func policy(patch: Int, _ function: String) throws -> ResizePolicy? {
+    /// How images are resized for a model of `config` (as the CLI's `--size` resolves for its family), or nil for
+    /// `VITREOUS_RESIZE_NONE` (each side must then be a multiple of the patch size).
+    func policy(for config: ViTConfig, _ function: String) throws -> ResizePolicy? {
+        guard let policy = try policy(patch: config.patchSize, function) else { return nil }
+        return config.family == .dinov3 ? policy.forDINOv3 : policy
+    }
+
+    private func policy(patch: Int, _ function: String) throws -> ResizePolicy? {
         func checkMultiple(_ sides: [Int]) throws {
             guard sides.allSatisfy({ $0 >= patch && $0 % patch == 0 }) else {
                 throw CAPIError(.invalidArgument, "\(function): resize to \(sides.map(String.init).joined(separator: "×")) "

@@ -106,7 +106,7 @@ public func vitreous_registers_find(_ model: OpaquePointer?, _ pixels: UnsafePoi
         }
         guard topK > 0, topK <= 100_000 else { throw CAPIError(.invalidArgument, "\(function): top_k \(topK) must be 1 to 100000") }
         let patch = object.encoder.config.patchSize
-        let policy = try settings.policy(patch: patch, function)
+        let policy = try settings.policy(for: object.encoder.config, function)
         // The search takes one image per tensor, as `--find-neurons` gives it.
         let images = try packedImages(pixels, size, batch, width, height, function).map { image in
             try batchTensor([image], policy: policy, patch: patch, on: object.encoder.device, function)

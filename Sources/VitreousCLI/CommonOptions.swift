@@ -50,12 +50,7 @@ struct ModelOptions: ParsableArguments {
     /// How images become inputs of a model of `config`: DINOv3's own transform for its N and WxH sizes.
     func resizePolicy(for config: ViTConfig) throws -> ResizePolicy {
         let policy = try resizePolicy(patch: config.patchSize)
-        guard config.family == .dinov3 else { return policy }
-        switch policy {
-        case .centerCrop(let side, _): return .stretchBilinear(width: side, height: side)
-        case .exact(let width, let height): return .stretchBilinear(width: width, height: height)
-        default: return policy
-        }
+        return config.family == .dinov3 ? policy.forDINOv3 : policy
     }
 
     /// How images become encoder inputs.

@@ -75,6 +75,17 @@ public enum ResizePolicy: Sendable, Equatable {
     /// Use ``prepare(_:)``: the 8-bit ``apply(to:)-(RGB8Image)`` rounds the result.
     case stretchBilinear(width: Int, height: Int)
 
+    /// This policy for a DINOv3 model, which is evaluated on the whole image: a DINOv2 centre crop or exact
+    /// size becomes ``stretchBilinear(width:height:)`` to the same output size (`--size 224` means 224 × 224
+    /// for both families); ``nearestMultiple(of:)`` is kept. The CLI and the C API both resolve sizes here.
+    public var forDINOv3: ResizePolicy {
+        switch self {
+        case .centerCrop(let side, _): return .stretchBilinear(width: side, height: side)
+        case .exact(let width, let height): return .stretchBilinear(width: width, height: height)
+        case .nearestMultiple, .stretchBilinear: return self
+        }
+    }
+
     /// The size an image of `width × height` comes out at.
     public func outputSize(width: Int, height: Int) -> (width: Int, height: Int) {
         switch self {

@@ -28,4 +28,26 @@ struct DINOv3CAPITests {
         let swift = try encoder.encode(try Preprocessor(resize: .exact(width: width, height: height)).tensor([image]))
         #expect(relativeError(cls, try swift.cls.toArray()) <= 1e-6)
     }
+
+    @Test("VITREOUS_RESIZE_CENTER_CROP N and EXACT mean DINOv3's whole-image bilinear resize, as the CLI's --size")
+    func resizeModes() throws {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("VitreousModelTests/Fixtures/dinov3/gelu/hf/model.safetensors")
+        let model = try CModel(path: url.path, device: 0)
+        let encoder = try ViTEncoder(contentsOf: url, on: .cpu)
+        let image = try cImage(SharedFixtures.image("photo-baseline.jpg"))
+        for (resize, width, height) in [(VITREOUS_RESIZE_CENTER_CROP, Int32(64), Int32(0)),
+                                        (VITREOUS_RESIZE_EXACT, Int32(80), Int32(48))] {
+            let options = try COptions(resize: resize, width: width, height: height)
+            let result = try model.encodeBatch(image.bytes, batch: 1, width: Int32(image.width),
+                                               height: Int32(image.height), options: options)
+            let side = (Int(width), height == 0 ? Int(width) : Int(height))
+            let tokens = try result.read((1 + 4 + side.0 / 16 * side.1 / 16) * 64) {
+                vitreous_result_tokens(result.handle, $0, $1)
+            }
+            let policy = ResizePolicy.stretchBilinear(width: side.0, height: side.1)
+            let swift = try encoder.encode(try Preprocessor(resize: policy).tensor([image.image])).tokens.toArray()
+            #expect(relativeError(tokens, swift) <= 1e-6, "resize mode \(resize)")
+        }
+    }
 }
