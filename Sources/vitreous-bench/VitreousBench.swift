@@ -151,13 +151,14 @@ struct VitreousBench: ParsableCommand {
                                                           samples: quick ? 3 : samples).run()
                         print(Breakdown.render(rows, total: total, title: "\(device): \(label), 224 px, batch \(batch)"))
                     }
+                    // The same pass with repair's outputs, to show what they add (the "+repair" encoder row).
+                    let repair = Breakdown(device: device, config: config, size: 224, batch: 1,
+                                           samples: quick ? 3 : samples,
+                                           options: EncoderBenchmarks.repairOptions(for: config))
+                    let (rows, total) = try repair.run()
+                    print(Breakdown.render(rows, total: total,
+                                           title: "\(device): \(label), 224 px, batch 1, + token norms, CLS attention, TTR"))
                 }
-                // The same pass with repair's outputs, to show what they add (the "+repair" encoder row).
-                let repair = Breakdown(device: device, config: .small, size: 224, batch: 1, samples: quick ? 3 : samples,
-                                       options: EncoderBenchmarks.repairOptions(for: .small))
-                let (rows, total) = try repair.run()
-                print(Breakdown.render(rows, total: total,
-                                       title: "\(device): ViT-S/14, 224 px, batch 1, + token norms, CLS attention, TTR"))
             }
             return
         }
