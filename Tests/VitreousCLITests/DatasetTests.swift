@@ -59,6 +59,25 @@ struct DatasetTests {
                      "--chunk-size", "5", "--json"] + extra, environment: environment)
     }
 
+    /// Starts a dataset encode of `images` into `out`, sends `signal` once its first chunk is committed (a fixed
+    /// delay raced a fast CPU, which finished every image before the signal came) and waits for it to end.
+    private func encodeUntilFirstChunk(_ cli: CLI, _ model: String, out: String,
+                                       then signal: Int32) throws -> (process: Process, index: URL) {
+        let process = Process()
+        process.executableURL = CLI.executable
+        process.arguments = ["encode", "images", "--model", model, "--out", out, "--dataset", "--size", "28",
+                             "--batch", "2", "--chunk-size", "5", "--decode-threads", "1"]
+        process.currentDirectoryURL = cli.folder
+        process.environment = ProcessInfo.processInfo.environment.merging(["VITREOUS_DEVICE": "cpu"]) { $1 }
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let index = cli.folder.appendingPathComponent("\(out)/index-00000.jsonl")
+        while process.isRunning && ((try? Data(contentsOf: index))?.count ?? 0) == 0 { usleep(1000) }
+        kill(process.processIdentifier, signal)
+        process.waitUntilExit()
+        return (process, index)
+    }
+
     @Test("layout: chunks, index and run.json; features equal the per-image files; the README reader reads them")
     func layout() throws {
         try CLI.withFolder { cli in
@@ -151,18 +170,7 @@ struct DatasetTests {
             let whole = try encode(cli, model, out: "whole")
             #expect(whole.status == 0, "\(whole.stderr)")
 
-            let process = Process()
-            process.executableURL = CLI.executable
-            process.arguments = ["encode", "images", "--model", model, "--out", "killed", "--dataset", "--size", "28",
-                                 "--batch", "2", "--chunk-size", "5", "--decode-threads", "1"]
-            process.currentDirectoryURL = cli.folder
-            process.environment = ProcessInfo.processInfo.environment.merging(["VITREOUS_DEVICE": "cpu"]) { $1 }
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            let index = cli.folder.appendingPathComponent("killed/index-00000.jsonl")
-            while process.isRunning && ((try? Data(contentsOf: index))?.count ?? 0) == 0 { usleep(2000) }
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
+            let (process, index) = try encodeUntilFirstChunk(cli, model, out: "killed", then: SIGKILL)
             #expect(process.terminationReason == .uncaughtSignal, "the run ended before it was killed")
             let partial = try String(contentsOf: index, encoding: .utf8).split(separator: "\n").count
             #expect(partial < 120)
@@ -188,20 +196,7 @@ struct DatasetTests {
         try CLI.withFolder { cli in
             let model = try cli.writeModel()
             try imageFolder(cli, count: 240)
-            let process = Process()
-            process.executableURL = CLI.executable
-            process.arguments = ["encode", "images", "--model", model, "--out", "ds", "--dataset", "--size", "28",
-                                 "--batch", "2", "--chunk-size", "5", "--decode-threads", "1"]
-            process.currentDirectoryURL = cli.folder
-            process.environment = ProcessInfo.processInfo.environment.merging(["VITREOUS_DEVICE": "cpu"]) { $1 }
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            // Stop it once the first chunk is committed: a fixed delay raced a fast CPU, which finished all the
-            // images before the signal came.
-            let index = cli.folder.appendingPathComponent("ds/index-00000.jsonl")
-            while process.isRunning && ((try? Data(contentsOf: index))?.count ?? 0) == 0 { usleep(1000) }
-            kill(process.processIdentifier, SIGTERM)
-            process.waitUntilExit()
+            let (process, _) = try encodeUntilFirstChunk(cli, model, out: "ds", then: SIGTERM)
             #expect(process.terminationStatus == 143, "the run ended before the signal came")
             let contents = try DatasetContents(cli.folder.appendingPathComponent("ds"))
             #expect(contents.lineCount > 0 && contents.lineCount < 240, "\(contents.lineCount) lines")
