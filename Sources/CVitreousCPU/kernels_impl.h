@@ -175,26 +175,6 @@ FN void VK_NAME(row_norms)(const float *x, ptrdiff_t rows, ptrdiff_t dim, float 
     }
 }
 
-FN float VK_NAME(add_bias_max)(float *line, ptrdiff_t count, const float *bias) {
-    VF best = VK_NAME(splat)(-INFINITY);
-    float tail = -INFINITY;
-    ptrdiff_t i = 0;
-    for (; i + L <= count; i += L) {
-        VF v = VK_NAME(load)(line + i);
-        if (bias) {
-            v += VK_NAME(load)(bias + i);
-            VK_NAME(store)(line + i, v);
-        }
-        best = VK_NAME(vmax)(v, best);
-    }
-    for (; i < count; i++) {
-        if (bias) line[i] += bias[i];
-        tail = line[i] > tail ? line[i] : tail;
-    }
-    const float vector_best = VK_NAME(hmax)(best);
-    return vector_best > tail ? vector_best : tail;
-}
-
 FN float VK_NAME(exp2_sum)(float *line, ptrdiff_t count, float shift) {
     VF total = VK_NAME(splat)(0);
     ptrdiff_t i = 0;
@@ -215,15 +195,6 @@ FN void VK_NAME(scale)(float *line, ptrdiff_t count, float factor) {
     ptrdiff_t i = 0;
     for (; i + L <= count; i += L) VK_NAME(store)(line + i, VK_NAME(load)(line + i) * factor);
     for (; i < count; i++) line[i] *= factor;
-}
-
-FN float VK_NAME(dot)(const float *a, const float *b, ptrdiff_t count) {
-    VF acc = VK_NAME(splat)(0);
-    float tail = 0;
-    ptrdiff_t i = 0;
-    for (; i + L <= count; i += L) acc += VK_NAME(load)(a + i) * VK_NAME(load)(b + i);
-    for (; i < count; i++) tail += a[i] * b[i];
-    return VK_NAME(hsum)(acc) + tail;
 }
 
 FN void VK_NAME(softmax_rows)(const float *x, float *y, ptrdiff_t rows, ptrdiff_t columns) {
@@ -256,10 +227,8 @@ static const vk_kernels VK_NAME(kernels) = {
     .layer_scale_norm_rows = VK_NAME(layer_scale_norm_rows),
     .row_norms = VK_NAME(row_norms),
     .softmax_rows = VK_NAME(softmax_rows),
-    .add_bias_max = VK_NAME(add_bias_max),
     .exp2_sum = VK_NAME(exp2_sum),
     .scale = VK_NAME(scale),
-    .dot = VK_NAME(dot),
 };
 
 #include "simd_impl_end.h"

@@ -48,15 +48,11 @@ typedef struct vk_kernels {
     /// Softmax per row of `columns` (an all −∞ row gives NaN, as PyTorch does).
     void (*softmax_rows)(const float *x, float *y, ptrdiff_t rows, ptrdiff_t columns);
 
-    // The softmax steps of the fused attention, on one row of base-2 scores.
-    /// Adds `bias` (0 or −∞ per key) when not NULL; returns the row's maximum.
-    float (*add_bias_max)(float *line, ptrdiff_t count, const float *bias);
+    // The steps of softmax_rows, on one row of base-2 scores.
     /// line[i] = 2^(line[i] − shift) for line[i] − shift ≤ 0; returns their sum.
     float (*exp2_sum)(float *line, ptrdiff_t count, float shift);
     /// line[i] *= factor.
     void (*scale)(float *line, ptrdiff_t count, float factor);
-    /// Σ a[i]·b[i].
-    float (*dot)(const float *a, const float *b, ptrdiff_t count);
 } vk_kernels;
 
 /// The highest level this CPU (and its operating system) supports.
