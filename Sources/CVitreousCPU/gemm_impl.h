@@ -27,17 +27,24 @@
 INL VF VK_NAME(gemm_broadcast)(float x) { return x - (VF){0}; }
 
 /// Zero-padded micro-panels of rows [0, rows) × depth [0, kc) of A: panel p holds rows p·MR … p·MR + MR − 1
-/// as [kc][MR].
+/// as [kc][MR]. Depth outermost, so that the stores are contiguous: written the other way round, Clang turns the
+/// strided stores into AVX-512 scatters, which cost 8 % of the GEMM's time.
 INL void VK_NAME(gemm_pack_a)(const float *a, ptrdiff_t lda, ptrdiff_t rows, ptrdiff_t kc, float *packed) {
     for (ptrdiff_t p = 0; p < rows; p += MR) {
         float *panel = packed + p * kc;
-        const ptrdiff_t height = rows - p < MR ? rows - p : MR;
-        for (ptrdiff_t i = 0; i < height; i++) {
-            const float *line = a + (p + i) * lda;
-            for (ptrdiff_t kk = 0; kk < kc; kk++) panel[kk * MR + i] = line[kk];
+        const float *first = a + p * lda;
+        if (rows - p >= MR) {
+#if defined(__clang__)
+#pragma clang loop vectorize(disable)
+#endif
+            for (ptrdiff_t kk = 0; kk < kc; kk++)
+#pragma GCC unroll 16
+                for (int i = 0; i < MR; i++) panel[kk * MR + i] = first[i * lda + kk];
+            continue;
         }
-        for (ptrdiff_t i = height; i < MR; i++)
-            for (ptrdiff_t kk = 0; kk < kc; kk++) panel[kk * MR + i] = 0;
+        const ptrdiff_t height = rows - p;
+        for (ptrdiff_t kk = 0; kk < kc; kk++)
+            for (ptrdiff_t i = 0; i < MR; i++) panel[kk * MR + i] = i < height ? first[i * lda + kk] : 0;
     }
 }
 
@@ -57,64 +64,91 @@ FN void VK_NAME(gemm_pack_b)(const float *b, int b_is_n_by_k, ptrdiff_t n, ptrdi
     }
 }
 
-/// One MR × NR tile: C = A·B over kc (plus C's previous value when `accumulate`), then the epilogue when
-/// `finish`, stored for `rows` × `columns` (the tile's valid part at the matrix's edges).
-FN void VK_NAME(gemm_tile)(ptrdiff_t kc, const float *restrict a, const float *restrict b, float *restrict c,
-                           ptrdiff_t ldc, ptrdiff_t rows, ptrdiff_t columns, int accumulate, int finish,
-                           const float *bias, int gelu) {
+/// The epilogue of one vector of C: previous value when `accumulate`, then bias and GELU when `finish`.
+INL VF VK_NAME(gemm_finish)(VF x, const float *target, ptrdiff_t count, int accumulate, int finish,
+                            const float *bias, int gelu) {
+    if (count >= L) {
+        if (accumulate) x = VK_NAME(load)(target) + x;
+        if (finish && bias) x = x + VK_NAME(load)(bias);
+    } else {
+        if (accumulate) x = VK_NAME(load_part)(target, count, 0) + x;
+        if (finish && bias) x = x + VK_NAME(load_part)(bias, count, 0);
+    }
+    if (finish && gelu) x = VK_NAME(gelu_v)(x);
+    return x;
+}
+
+/// One H × NR tile (H ≤ MR, a constant at every call, so the accumulators stay in registers): C = A·B over
+/// kc (plus C's previous value when `accumulate`), then the epilogue when `finish`, stored for `rows` ×
+/// `columns` (the tile's valid part at the matrix's edges). `a` is a packed panel (row stride MR).
+INL void VK_NAME(gemm_tile_rows)(const int H, ptrdiff_t kc, const float *restrict a, const float *restrict b,
+                                 float *restrict c, ptrdiff_t ldc, ptrdiff_t rows, ptrdiff_t columns,
+                                 int accumulate, int finish, const float *bias, int gelu) {
     VF acc[MR][NV];
-#pragma GCC unroll 16
-    for (int i = 0; i < MR; i++)
+    {
+        // The first depth step sets the accumulators: 0 + a·b is a·b exactly, and no zeroed array is
+        // stored and reloaded (Clang did that with a memset, 4 % of a pass, when acc was indexed at run time).
+        VF bv[NV];
 #pragma GCC unroll 4
-        for (int v = 0; v < NV; v++) acc[i][v] = VK_NAME(splat)(0);
-    for (ptrdiff_t kk = 0; kk < kc; kk++) {
+        for (int v = 0; v < NV; v++) bv[v] = VK_NAME(load)(b + v * L);
+#pragma GCC unroll 16
+        for (int i = 0; i < H; i++) {
+            const VF av = VK_NAME(gemm_broadcast)(a[i]);
+#pragma GCC unroll 4
+            for (int v = 0; v < NV; v++) acc[i][v] = av * bv[v];
+        }
+    }
+    for (ptrdiff_t kk = 1; kk < kc; kk++) {
         VF bv[NV];
 #pragma GCC unroll 4
         for (int v = 0; v < NV; v++) bv[v] = VK_NAME(load)(b + kk * NR + v * L);
 #pragma GCC unroll 16
-        for (int i = 0; i < MR; i++) {
+        for (int i = 0; i < H; i++) {
             const VF av = VK_NAME(gemm_broadcast)(a[kk * MR + i]);
 #pragma GCC unroll 4
             for (int v = 0; v < NV; v++) acc[i][v] = acc[i][v] + av * bv[v];
         }
     }
-    if (rows == MR && columns == NR) {
+    if (rows == H && columns == NR) {
 #pragma GCC unroll 16
-        for (int i = 0; i < MR; i++)
+        for (int i = 0; i < H; i++)
 #pragma GCC unroll 4
-            for (int v = 0; v < NV; v++) {
-                VF x = acc[i][v];
-                if (accumulate) x = VK_NAME(load)(c + i * ldc + v * L) + x;
-                if (finish) {
-                    if (bias) x = x + VK_NAME(load)(bias + v * L);
-                    if (gelu) x = VK_NAME(gelu_v)(x);
-                }
-                VK_NAME(store)(c + i * ldc + v * L, x);
-            }
+            for (int v = 0; v < NV; v++)
+                VK_NAME(store)(c + i * ldc + v * L,
+                               VK_NAME(gemm_finish)(acc[i][v], c + i * ldc + v * L, L, accumulate, finish,
+                                                    bias ? bias + v * L : NULL, gelu));
         return;
     }
+    // The edge: the accumulators go through memory, so that only constant indices ever touch `acc`.
+    float tile[MR * NR] __attribute__((aligned(64)));
+#pragma GCC unroll 16
+    for (int i = 0; i < H; i++)
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; v++) VK_NAME(store)(tile + i * NR + v * L, acc[i][v]);
     for (ptrdiff_t i = 0; i < rows; i++)
-        for (int v = 0; v < NV; v++) {
-            const ptrdiff_t count = columns - v * L;
-            if (count <= 0) break;
+        for (int v = 0; v < NV && columns - v * L > 0; v++) {
             float *target = c + i * ldc + v * L;
-            VF x = acc[i][v];
-            if (count >= L) {
-                if (accumulate) x = VK_NAME(load)(target) + x;
-                if (finish) {
-                    if (bias) x = x + VK_NAME(load)(bias + v * L);
-                    if (gelu) x = VK_NAME(gelu_v)(x);
-                }
-                VK_NAME(store)(target, x);
-            } else {
-                if (accumulate) x = VK_NAME(load_part)(target, count, 0) + x;
-                if (finish) {
-                    if (bias) x = x + VK_NAME(load_part)(bias + v * L, count, 0);
-                    if (gelu) x = VK_NAME(gelu_v)(x);
-                }
-                VK_NAME(store_part)(target, x, count);
-            }
+            const ptrdiff_t count = columns - v * L;
+            const VF x = VK_NAME(gemm_finish)(VK_NAME(load)(tile + i * NR + v * L), target, count, accumulate,
+                                              finish, bias ? bias + v * L : NULL, gelu);
+            if (count >= L) VK_NAME(store)(target, x);
+            else VK_NAME(store_part)(target, x, count);
         }
+}
+
+/// One tile of `rows` ≤ MR rows, with the fewest register rows that cover them: a 5-row edge costs 8 rows'
+/// work rather than 14 on AVX-512, which evens out the row chunks of a 257-token GEMM.
+FN void VK_NAME(gemm_tile)(ptrdiff_t kc, const float *restrict a, const float *restrict b, float *restrict c,
+                           ptrdiff_t ldc, ptrdiff_t rows, ptrdiff_t columns, int accumulate, int finish,
+                           const float *bias, int gelu) {
+#if MR > 8
+    if (rows > 8) VK_NAME(gemm_tile_rows)(MR, kc, a, b, c, ldc, rows, columns, accumulate, finish, bias, gelu);
+    else if (rows > 4) VK_NAME(gemm_tile_rows)(8, kc, a, b, c, ldc, rows, columns, accumulate, finish, bias, gelu);
+#else
+    if (rows > 4) VK_NAME(gemm_tile_rows)(MR, kc, a, b, c, ldc, rows, columns, accumulate, finish, bias, gelu);
+#endif
+    else if (rows > 2) VK_NAME(gemm_tile_rows)(4, kc, a, b, c, ldc, rows, columns, accumulate, finish, bias, gelu);
+    else VK_NAME(gemm_tile_rows)(2, kc, a, b, c, ldc, rows, columns, accumulate, finish, bias, gelu);
 }
 
 FN void VK_NAME(gemm)(const float *a, ptrdiff_t lda, const float *packed_b, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k,

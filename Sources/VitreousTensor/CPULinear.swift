@@ -82,9 +82,9 @@ extension CPUBackend {
         parallelFor(chunks, grain: 1) { range in
             for chunk in range {
                 let (rowChunk, columnChunk) = chunk.quotientAndRemainder(dividingBy: columnChunks)
-                // Row chunks start at whole register tiles, so only the last chunk has a partial tile.
-                let firstRow = tiles * rowChunk / rowChunks * gemm.mr
-                let lastRow = min(m, tiles * (rowChunk + 1) / rowChunks * gemm.mr)
+                // Even row chunks: each ends in a partial tile, which the GEMM runs with fewer register rows
+                // (257 rows on two cores: 9 tiles + 2 rows and 9 tiles + 3, not 9 and 10 whole tiles).
+                let firstRow = m * rowChunk / rowChunks, lastRow = m * (rowChunk + 1) / rowChunks
                 let firstColumn = panels * columnChunk / columnChunks * gemm.nr
                 let lastColumn = min(n, panels * (columnChunk + 1) / columnChunks * gemm.nr)
                 gemm.gemm(pa.base + firstRow * k, k, pb.base, lastRow - firstRow, n, k, firstColumn, lastColumn,

@@ -1,3 +1,4 @@
+import CVitreousCPU
 import Foundation
 
 /// An aligned host allocation, movable between threads (the pool hands each to one owner at a time).
@@ -57,6 +58,10 @@ let hostThreadCount = max(1, ProcessInfo.processInfo.activeProcessorCount)
 
 /// Runs `body` over `0..<count` split into contiguous chunks of at least `grain` items, one chunk per
 /// core at most, on the calling thread when there is only one chunk.
+///
+/// The chunks run on CVitreousCPU's worker pool (`vk_pool_run`), whose workers spin briefly between the
+/// sections of a pass instead of parking (Architecture.md, "Threads"). While another thread's section holds
+/// the pool, or when `body` itself calls `parallelFor`, the chunks go to `DispatchQueue.concurrentPerform`.
 func parallelFor(_ count: Int, grain: Int, _ body: (Range<Int>) -> Void) {
     guard count > 0 else { return }
     let chunks = min(hostThreadCount, max(1, count / max(grain, 1)))
@@ -65,16 +70,30 @@ func parallelFor(_ count: Int, grain: Int, _ body: (Range<Int>) -> Void) {
         return
     }
     withoutActuallyEscaping(body) { body in
-        let work = UncheckedWork(body)
-        DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
-            work.run(count * chunk / chunks..<count * (chunk + 1) / chunks)
+        var work = UncheckedWork(body, count: count, chunks: chunks)
+        let ran = withUnsafeMutablePointer(to: &work) { pointer in
+            vk_pool_run(Int32(clamping: hostThreadCount), chunks, { context, chunk in
+                guard let work = context?.assumingMemoryBound(to: UncheckedWork.self).pointee else { return }
+                work.run(chunk)
+            }, pointer)
+        }
+        if ran != 0 {
+            let work = work
+            DispatchQueue.concurrentPerform(iterations: chunks) { work.run($0) }
         }
     }
 }
 
-/// Carries a loop body into `concurrentPerform`. Sound because every caller's body writes only the
-/// elements of the range it is given, and `concurrentPerform` returns before the body's lifetime ends.
+/// Carries a loop body into the worker pool or `concurrentPerform`. Sound because every caller's body writes
+/// only the elements of the range it is given, and both return before the body's lifetime ends.
 private struct UncheckedWork: @unchecked Sendable {  // disjoint writes per range; see above
-    let run: (Range<Int>) -> Void
-    init(_ run: @escaping (Range<Int>) -> Void) { self.run = run }
+    let body: (Range<Int>) -> Void
+    let count: Int
+    let chunks: Int
+    init(_ body: @escaping (Range<Int>) -> Void, count: Int, chunks: Int) {
+        (self.body, self.count, self.chunks) = (body, count, chunks)
+    }
+
+    /// Chunk `chunk` of `chunks`: the same contiguous split on either path.
+    func run(_ chunk: Int) { body(count * chunk / chunks..<count * (chunk + 1) / chunks) }
 }

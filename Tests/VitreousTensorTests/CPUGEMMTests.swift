@@ -4,14 +4,14 @@ import VitreousTesting
 
 /// The CPU backend's own GEMM (CVitreousCPU's gemm.c, behind `linear` on the CPU) at every instruction-set
 /// level: each epilogue against the float64 reference on shapes that are multiples of no tile or block size
-/// (M, N, K of 1, 7, 65, 257 …; K past one and two depth blocks of 768; weights large enough that packing is
+/// (M, N, K of 1, 7, 65, 257 …; edge tiles of every register-row count the GEMM has, 2, 4, 8 and 14; K past one and two depth blocks of 768; weights large enough that packing is
 /// split over the cores), outputs NaN-poisoned, and every level against the baseline within 1e-5 relative.
 /// Bound: 2e-5 relative L2, as for linear on every backend (float32 sums of ≤ 1601 terms stay near 1e-6).
 @Suite("CPU GEMM")
 struct CPUGEMMTests {
     static let shapes: [(rows: Int, inFeatures: Int, outFeatures: Int)] = [
         (1, 1, 1), (1, 257, 7), (7, 333, 65), (7, 333, 1153), (257, 65, 1153), (15, 769, 33), (29, 1601, 47),
-        (150, 384, 97),
+        (150, 384, 97), (3, 65, 33), (5, 129, 70), (12, 97, 40),
     ]
 
     @Test("linear at every level: no bias, bias, bias + GELU", arguments: [false, true], Activation.allCases)

@@ -144,6 +144,21 @@ typedef struct vk_gemm_kernels {
 /// The GEMM of `level`; the baseline's when `vk_supported(level)` is 0. Never NULL.
 const vk_gemm_kernels *vk_gemm_kernels_for(vk_level level);
 
+// ---- Worker threads (pool.c): the parallel sections of the CPU backend. ----
+
+/// One task of a parallel section: `task` is its index in [0, tasks).
+typedef void (*vk_pool_task)(void *context, ptrdiff_t task);
+
+/// Runs `task(context, i)` for every i in [0, tasks) on the process's worker threads (started on first use,
+/// `threads − 1` of them) and the calling thread, and returns 0 once all have returned. Returns −1 without
+/// running anything when the pool is running another caller's section (a second thread's, or one nested in a
+/// task): the caller then runs the section by other means. Workers spin for the next section for 2 ms
+/// (`VITREOUS_CPU_SPIN_US` microseconds when set) before they sleep.
+int vk_pool_run(int threads, ptrdiff_t tasks, vk_pool_task task, void *context);
+
+/// Worker threads started so far (the calling thread not counted).
+int vk_pool_workers(void);
+
 #ifdef __cplusplus
 }
 #endif
