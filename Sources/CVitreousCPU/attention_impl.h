@@ -19,6 +19,8 @@
 #define R VK_ROWS
 /// Vectors per register-tile row, in both products.
 #define NV VK_VECTORS
+/// Vectors per key block.
+#define VB (KB / L)
 #define UNROLL _Pragma("GCC unroll 16")
 
 /// x in every lane (x − 0 is x for every float, −0 and NaN included, so this is one broadcast).
@@ -61,35 +63,50 @@ INL void VK_NAME(score_tile)(const float *q, ptrdiff_t ldq, const float *kt, ptr
     }
 }
 
-/// The online-softmax step of one group on one key block: adds the bias (0, or −∞ for masked and padding
-/// keys), copies a row's biased scores to raw[r] when that row's probabilities are asked for, then replaces
-/// each score by 2^(s − m) with m the running maximum, and updates the maxima, the sums and each row's
-/// correction 2^(old m − new m) for the accumulators.
-INL void VK_NAME(softmax_step)(float *scores, const float *bias, ptrdiff_t span, ptrdiff_t vectors, float *maxima,
+/// The online-softmax step of one group on one key block of `vectors` (≤ VB, a constant where inlined)
+/// vectors of keys: adds the bias (0, or −∞ for masked and padding keys), copies a row's biased scores to
+/// raw[r] when that row's probabilities are asked for, then replaces each score by 2^(s − m) with m the
+/// running maximum, and updates the maxima, the sums and each row's correction 2^(old m − new m) for the
+/// accumulators. A row's scores stay in registers between its maximum and its exponentials.
+INL void VK_NAME(softmax_rows)(float *scores, const float *bias, ptrdiff_t span, const int vectors, float *maxima,
                                float *sums, float *corrections, float *const *raw) {
+    VF biases[VB];
+    UNROLL for (int x = 0; x < vectors; x++) biases[x] = VK_NAME(load)(bias + x * L);
     for (int r = 0; r < R; r++) {
         float *line = scores + r * KB;
+        VF row[VB];
         VF best = VK_NAME(broadcast)(-INFINITY);
-        for (ptrdiff_t x = 0; x < vectors; x++) {
-            const VF v = VK_NAME(load)(line + x * L) + VK_NAME(load)(bias + x * L);
-            VK_NAME(store)(line + x * L, v);
-            best = VK_NAME(vmax)(v, best);
+        UNROLL for (int x = 0; x < vectors; x++) {
+            row[x] = VK_NAME(load)(line + x * L) + biases[x];
+            best = VK_NAME(vmax)(row[x], best);
         }
-        if (raw[r]) memcpy(raw[r], line, (size_t)span * sizeof(float));
+        if (raw[r]) {
+            UNROLL for (int x = 0; x < vectors; x++) VK_NAME(store)(line + x * L, row[x]);
+            memcpy(raw[r], line, (size_t)span * sizeof(float));
+        }
         const float tile_max = VK_NAME(hmax)(best), old = maxima[r];
         const float maximum = tile_max > old ? tile_max : old;
         // All keys so far masked: subtract 0, not −∞, so that 2^(−∞ − (−∞)) makes no NaN.
         const float shift = maximum == -INFINITY ? 0 : maximum;
-        corrections[r] = exp2f(old - shift);
+        // 2^x with the vector polynomial, not libm's exp2f: a call here made the compiler spill the tile's
+        // registers around it. Exactly 1 when the maximum stays (x = 0).
+        corrections[r] = VK_NAME(exp2_v)(VK_NAME(splat)(old - shift))[0];
         VF total = (VF){0};
-        for (ptrdiff_t x = 0; x < vectors; x++) {
-            const VF e = VK_NAME(exp2_v)(VK_NAME(load)(line + x * L) - shift);
+        UNROLL for (int x = 0; x < vectors; x++) {
+            const VF e = VK_NAME(exp2_v)(row[x] - shift);
             VK_NAME(store)(line + x * L, e);
             total += e;
         }
         sums[r] = sums[r] * corrections[r] + VK_NAME(hsum)(total);
         maxima[r] = maximum;
     }
+}
+
+/// softmax_rows for a block's `vectors` vectors of keys: unrolled for a whole block, a loop for the last.
+INL void VK_NAME(softmax_step)(float *scores, const float *bias, ptrdiff_t span, ptrdiff_t vectors, float *maxima,
+                               float *sums, float *corrections, float *const *raw) {
+    if (vectors == VB) VK_NAME(softmax_rows)(scores, bias, span, VB, maxima, sums, corrections, raw);
+    else VK_NAME(softmax_rows)(scores, bias, span, (int)vectors, maxima, sums, corrections, raw);
 }
 
 /// acc[r][0..vectors·L) = acc · corrections[r] + Σ_j p[r][j] · v[j·ldv ..] over the `span` keys of a block,
@@ -119,17 +136,27 @@ INL void VK_NAME(pack_head)(const vk_attention_problem *p, const vk_attention_la
     const ptrdiff_t tokens = p->tokens, head_dim = p->head_dim, dim = layout->dim;
     const ptrdiff_t padded = layout->key_blocks * KB;
     const float *k = p->k + b * tokens * p->k_ld + h * head_dim, *v = p->v + b * tokens * p->v_ld + h * head_dim;
+    // Kᵀ a tile row at a time, so that the stores are contiguous: key by key, the strided stores became
+    // AVX-512 scatters under Clang, a tenth of the attention's time.
+    for (ptrdiff_t kb = 0; kb < layout->key_blocks; kb++) {
+        const ptrdiff_t first = kb * KB, span = tokens - first < KB ? tokens - first : KB;
+        float *tile = kt + kb * head_dim * KB;
+        for (ptrdiff_t d = 0; d < head_dim; d++) {
+            const float *column = k + first * p->k_ld + d;
+#if defined(__clang__)
+#pragma clang loop vectorize(disable)
+#endif
+            for (ptrdiff_t j = 0; j < span; j++) tile[d * KB + j] = column[j * p->k_ld];
+            for (ptrdiff_t j = span; j < KB; j++) tile[d * KB + j] = 0;
+        }
+    }
     for (ptrdiff_t j = 0; j < padded; j++) {
-        float *tile = kt + (j / KB) * head_dim * KB + j % KB;
         float *row = vp + j * dim;
         if (j < tokens) {
-            const float *key = k + j * p->k_ld;
-            for (ptrdiff_t d = 0; d < head_dim; d++) tile[d * KB] = key[d];
             memcpy(row, v + j * p->v_ld, (size_t)head_dim * sizeof(float));
             memset(row + head_dim, 0, (size_t)(dim - head_dim) * sizeof(float));
             bias[j] = p->key_mask && p->key_mask[b * tokens + j] == 0 ? -INFINITY : 0;
         } else {
-            for (ptrdiff_t d = 0; d < head_dim; d++) tile[d * KB] = 0;
             memset(row, 0, (size_t)dim * sizeof(float));
             bias[j] = -INFINITY;
         }
@@ -229,5 +256,6 @@ FN void VK_NAME(attention)(const vk_attention_problem *p, ptrdiff_t first, ptrdi
 #undef KB
 #undef R
 #undef NV
+#undef VB
 #undef UNROLL
 #include "simd_impl_end.h"

@@ -81,7 +81,7 @@ static void *vk_pool_worker(void *unused) {
     uint32_t seen = (uint32_t)(atomic_load_explicit(&pool_state, memory_order_acquire) >> 32);
     for (;;) {
         uint32_t generation = (uint32_t)(atomic_load_explicit(&pool_state, memory_order_acquire) >> 32);
-        if (generation == seen) {
+        if (generation == seen && pool_spin_ns > 0) {
             const long long deadline = vk_pool_now_ns() + pool_spin_ns;
             for (unsigned spins = 1;; spins++) {
                 VK_PAUSE();

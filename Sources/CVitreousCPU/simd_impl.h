@@ -41,19 +41,36 @@ INL VF VK_NAME(select)(VI m, VF a, VF b) { return (VF)((m & (VI)a) | (~m & (VI)b
 INL VF VK_NAME(vmin)(VF a, VF b) { return VK_NAME(select)(a < b, a, b); }
 INL VF VK_NAME(vmax)(VF a, VF b) { return VK_NAME(select)(a > b, a, b); }
 
-/// Pairwise lane sum: the same tree at every width for the lanes it has.
+/// v with its upper `width` lanes moved onto its lower ones (width = L/2, L/4, …, 1; the rest don't matter):
+/// one shuffle each, where a loop over the lanes made 15 scalar extracts at L = 16.
+#if VK_LANES == 16
+#define VK_FOLD(v, width)                                                                                      \
+    ((width) == 8   ? __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7)     \
+     : (width) == 4 ? __builtin_shufflevector(v, v, 4, 5, 6, 7, 0, 1, 2, 3, 8, 9, 10, 11, 12, 13, 14, 15)     \
+     : (width) == 2 ? __builtin_shufflevector(v, v, 2, 3, 0, 1, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)     \
+                    : __builtin_shufflevector(v, v, 1, 0, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15))
+#elif VK_LANES == 8
+#define VK_FOLD(v, width)                                                                                      \
+    ((width) == 4   ? __builtin_shufflevector(v, v, 4, 5, 6, 7, 0, 1, 2, 3)                                    \
+     : (width) == 2 ? __builtin_shufflevector(v, v, 2, 3, 0, 1, 4, 5, 6, 7)                                    \
+                    : __builtin_shufflevector(v, v, 1, 0, 2, 3, 4, 5, 6, 7))
+#else
+#define VK_FOLD(v, width)                                                                                      \
+    ((width) == 2 ? __builtin_shufflevector(v, v, 2, 3, 0, 1) : __builtin_shufflevector(v, v, 1, 0, 2, 3))
+#endif
+
+/// Pairwise lane sum: lane i plus lane i + L/2, then + L/4 …: the same tree at every width for the lanes it
+/// has.
 INL float VK_NAME(hsum)(VF v) {
-    float lanes[L];
-    VK_NAME(store)(lanes, v);
-    for (int width = L / 2; width > 0; width /= 2)
-        for (int i = 0; i < width; i++) lanes[i] += lanes[i + width];
-    return lanes[0];
+#pragma GCC unroll 4
+    for (int width = L / 2; width > 0; width /= 2) v = v + VK_FOLD(v, width);
+    return v[0];
 }
 
 INL float VK_NAME(hmax)(VF v) {
-    float best = v[0];
-    for (int i = 1; i < L; i++) best = v[i] > best ? v[i] : best;
-    return best;
+#pragma GCC unroll 4
+    for (int width = L / 2; width > 0; width /= 2) v = VK_NAME(vmax)(VK_FOLD(v, width), v);
+    return v[0];
 }
 
 /// 2^x for the softmax's x ≤ 0 (Cephes exp2f polynomial, ≈ 2 ulp); exactly 0 below −126 (−∞ included);

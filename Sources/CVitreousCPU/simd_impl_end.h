@@ -5,3 +5,4 @@
 #undef L
 #undef INL
 #undef FN
+#undef VK_FOLD
