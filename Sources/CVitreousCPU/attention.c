@@ -8,9 +8,6 @@
 #include <stdint.h>
 #include <string.h>
 
-#define VK_CAT2(a, b) a##_##b
-#define VK_CAT(a, b) VK_CAT2(a, b)
-
 /// Keys per block of the online softmax: one packed Kᵀ tile (head_dim × 64 floats) and one V tile
 /// (64 × head_dim), 16 KiB each at head_dim 64, stay in L1 while every row group of a query block uses them.
 #define VK_ATTENTION_KEYS 64
@@ -58,57 +55,13 @@ size_t vk_attention_scratch_bytes(const vk_attention_problem *p) { return vk_att
 // Register tiles, VK_ROWS query rows × VK_VECTORS vectors of accumulators: 6 × 4 fill 24 of AVX-512's (and
 // NEON's) 32 registers; x86's 16 registers below AVX-512 hold 6 × 2 with the 2 vectors of keys (or values)
 // and the broadcast beside them.
-#define VK_LANES 4
-#define VK_TARGET
-#define VK_NAME(x) VK_CAT(x, baseline)
 #define VK_ROWS 6
 #if defined(__aarch64__)
 #define VK_VECTORS 4
 #else
-#define VK_VECTORS 2
+#define VK_VECTORS (VK_LEVEL_INDEX == 2 ? 4 : 2)
 #endif
-#include "attention_impl.h"
-#undef VK_LANES
-#undef VK_TARGET
-#undef VK_NAME
-#undef VK_ROWS
-#undef VK_VECTORS
+#define VK_LEVEL_IMPL "attention_impl.h"
+#include "levels.h"
 
-#if defined(__x86_64__)
-#define VK_HAS_X86 1
-
-#define VK_LANES 8
-#define VK_TARGET __attribute__((target("avx2,fma")))
-#define VK_NAME(x) VK_CAT(x, avx2)
-#define VK_ROWS 6
-#define VK_VECTORS 2
-#include "attention_impl.h"
-#undef VK_LANES
-#undef VK_TARGET
-#undef VK_NAME
-#undef VK_ROWS
-#undef VK_VECTORS
-
-#define VK_LANES 16
-#define VK_TARGET __attribute__((target("avx512f,avx2,fma")))
-#define VK_NAME(x) VK_CAT(x, avx512)
-#define VK_ROWS 6
-#define VK_VECTORS 4
-#include "attention_impl.h"
-#undef VK_LANES
-#undef VK_TARGET
-#undef VK_NAME
-#undef VK_ROWS
-#undef VK_VECTORS
-#endif
-
-vk_attention_fn vk_attention_for(vk_level level) {
-    if (!vk_supported(level)) return attention_baseline;
-    switch (level) {
-#ifdef VK_HAS_X86
-    case VK_LEVEL_AVX2: return attention_avx2;
-    case VK_LEVEL_AVX512: return attention_avx512;
-#endif
-    default: return attention_baseline;
-    }
-}
+vk_attention_fn vk_attention_for(vk_level level) { return VK_LEVEL_ADDRESS(level, attention); }

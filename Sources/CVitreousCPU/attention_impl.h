@@ -1,6 +1,6 @@
-// One instruction-set level of the fused attention (vk_attention_fn in include/CVitreousCPU.h). attention.c
-// includes this once per level with VK_LANES, VK_TARGET, VK_NAME(x) and VK_ROWS (query rows per register
-// tile) defined.
+// One instruction-set level of the fused attention (vk_attention_fn in include/CVitreousCPU.h), instantiated
+// per level by attention.c through levels.h, with VK_ROWS (query rows per register tile) and VK_VECTORS
+// (vectors per tile row) defined.
 //
 // Per work item (batch item, head, block of query rows), flash style: for each block of 64 keys, and for each
 // group of VK_ROWS query rows, the scores S = Q·Kᵀ come out of a register tile of VK_ROWS × 4 vectors, the
@@ -70,14 +70,12 @@ INL void VK_NAME(score_tile)(const float *q, ptrdiff_t ldq, const float *kt, ptr
 /// accumulators. A row's scores stay in registers between its maximum and its exponentials.
 INL void VK_NAME(softmax_rows)(float *scores, const float *bias, ptrdiff_t span, const int vectors, float *maxima,
                                float *sums, float *corrections, float *const *raw) {
-    VF biases[VB];
-    UNROLL for (int x = 0; x < vectors; x++) biases[x] = VK_NAME(load)(bias + x * L);
     for (int r = 0; r < R; r++) {
         float *line = scores + r * KB;
-        VF row[VB];
+        VF row[VB] = {0};  // all written first where `vectors` is VB; this silences GCC where it is not
         VF best = VK_NAME(broadcast)(-INFINITY);
         UNROLL for (int x = 0; x < vectors; x++) {
-            row[x] = VK_NAME(load)(line + x * L) + biases[x];
+            row[x] = VK_NAME(load)(line + x * L) + VK_NAME(load)(bias + x * L);
             best = VK_NAME(vmax)(row[x], best);
         }
         if (raw[r]) {

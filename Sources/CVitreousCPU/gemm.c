@@ -16,49 +16,11 @@ static ptrdiff_t vk_gemm_depth_blocks(ptrdiff_t k) { return k <= 0 ? 1 : (k + VK
 
 static ptrdiff_t vk_gemm_depth_start(ptrdiff_t k, ptrdiff_t blocks, ptrdiff_t block) { return k * block / blocks; }
 
-#define VK_CAT2(a, b) a##_##b
-#define VK_CAT(a, b) VK_CAT2(a, b)
-
-#define VK_LANES 4
-#define VK_TARGET
-#define VK_NAME(x) VK_CAT(x, baseline)
-#define VK_LEVEL_NAME "baseline"
-#define VK_GEMM_MR 6
+// Register tiles: a 6 × 16 tile (12 accumulators) fills AVX2's 16 ymm registers with two vectors of B and one
+// of A; AVX-512's 32 zmm registers hold 14 × 32 (28 accumulators); the baseline takes 6 × 8.
+#define VK_GEMM_MR (VK_LEVEL_INDEX == 2 ? 14 : 6)
 #define VK_GEMM_NV 2
-#include "kernels_impl.h"
-#include "gemm_impl.h"
+#define VK_LEVEL_IMPL "gemm_impl.h"
+#include "levels.h"
 
-#if defined(__x86_64__)
-#define VK_HAS_X86 1
-
-// AVX2: 16 ymm registers hold a 6 × 16 tile (12 accumulators), two vectors of B and one of A.
-#define VK_LANES 8
-#define VK_TARGET __attribute__((target("avx2,fma")))
-#define VK_NAME(x) VK_CAT(x, avx2)
-#define VK_LEVEL_NAME "avx2"
-#define VK_GEMM_MR 6
-#define VK_GEMM_NV 2
-#include "kernels_impl.h"
-#include "gemm_impl.h"
-
-// AVX-512: 32 zmm registers hold a 14 × 32 tile (28 accumulators), two vectors of B and A's broadcasts.
-#define VK_LANES 16
-#define VK_TARGET __attribute__((target("avx512f,avx2,fma")))
-#define VK_NAME(x) VK_CAT(x, avx512)
-#define VK_LEVEL_NAME "avx512"
-#define VK_GEMM_MR 14
-#define VK_GEMM_NV 2
-#include "kernels_impl.h"
-#include "gemm_impl.h"
-#endif
-
-const vk_gemm_kernels *vk_gemm_kernels_for(vk_level level) {
-    if (!vk_supported(level)) return &gemm_kernels_baseline;
-    switch (level) {
-#ifdef VK_HAS_X86
-    case VK_LEVEL_AVX2: return &gemm_kernels_avx2;
-    case VK_LEVEL_AVX512: return &gemm_kernels_avx512;
-#endif
-    default: return &gemm_kernels_baseline;
-    }
-}
+const vk_gemm_kernels *vk_gemm_kernels_for(vk_level level) { return VK_LEVEL_ADDRESS(level, gemm_kernels); }

@@ -1,7 +1,7 @@
-// One instruction-set level of the single-precision GEMM declared in include/CVitreousCPU.h. gemm.c includes
-// this file once per level after kernels_impl.h (whose load/store/splat and GELU it uses), with VK_GEMM_MR
-// (rows of a register tile) and VK_GEMM_NV (vectors per tile row; NR = NV·lanes columns) defined; it
-// undefines them and the level's macros at its end, ready for the next level.
+// One instruction-set level of the single-precision GEMM declared in include/CVitreousCPU.h, instantiated per
+// level by gemm.c through levels.h, with VK_GEMM_MR (rows of a register tile) and VK_GEMM_NV (vectors per
+// tile row; NR = NV·lanes columns) defined. It includes kernels_impl.h for the level's load/store/splat and
+// GELU.
 //
 // The structure is BLIS's: B (the layer's weight, constant) is packed once into panels of NR columns, each
 // panel [K][NR] contiguous, so the micro-kernel streams it with aligned vector loads; A is packed per block of
@@ -10,6 +10,8 @@
 // GELU) before the tile is stored. Every level sums each element of C in the same order (k ascending inside
 // a KC block, the blocks added in order, the same KC at every level), so the levels differ only by fused
 // multiply-adds.
+
+#include "kernels_impl.h"
 
 // kernels_impl.h's names for this level (it undefines them at its end; its typedefs remain).
 #define VF VK_NAME(vf)
@@ -192,9 +194,3 @@ static const vk_gemm_kernels VK_NAME(gemm_kernels) = {
 #undef NV
 #undef NR
 #undef MC
-#undef VK_LANES
-#undef VK_TARGET
-#undef VK_NAME
-#undef VK_LEVEL_NAME
-#undef VK_GEMM_MR
-#undef VK_GEMM_NV

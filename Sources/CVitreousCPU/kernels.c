@@ -1,47 +1,12 @@
-// Instantiates kernels_impl.h per instruction-set level and picks one at run time. Never compiled with
-// -march: the AVX code exists only inside functions carrying a target attribute, and runs only after
-// __builtin_cpu_supports said the CPU (and the OS, which must save the wider registers) supports it.
+// Instantiates kernels_impl.h per instruction-set level (levels.h) and picks one at run time; detects the
+// levels this CPU has.
 #include "CVitreousCPU.h"
 
 #include <math.h>
 #include <string.h>
 
-#define VK_CAT2(a, b) a##_##b
-#define VK_CAT(a, b) VK_CAT2(a, b)
-
-#define VK_LANES 4
-#define VK_TARGET
-#define VK_NAME(x) VK_CAT(x, baseline)
-#define VK_LEVEL_NAME "baseline"
-#include "kernels_impl.h"
-#undef VK_LANES
-#undef VK_TARGET
-#undef VK_NAME
-#undef VK_LEVEL_NAME
-
-#if defined(__x86_64__)
-#define VK_HAS_X86 1
-
-#define VK_LANES 8
-#define VK_TARGET __attribute__((target("avx2,fma")))
-#define VK_NAME(x) VK_CAT(x, avx2)
-#define VK_LEVEL_NAME "avx2"
-#include "kernels_impl.h"
-#undef VK_LANES
-#undef VK_TARGET
-#undef VK_NAME
-#undef VK_LEVEL_NAME
-
-#define VK_LANES 16
-#define VK_TARGET __attribute__((target("avx512f,avx2,fma")))
-#define VK_NAME(x) VK_CAT(x, avx512)
-#define VK_LEVEL_NAME "avx512"
-#include "kernels_impl.h"
-#undef VK_LANES
-#undef VK_TARGET
-#undef VK_NAME
-#undef VK_LEVEL_NAME
-#endif
+#define VK_LEVEL_IMPL "kernels_impl.h"
+#include "levels.h"
 
 vk_level vk_detect(void) {
 #ifdef VK_HAS_X86
@@ -54,16 +19,7 @@ vk_level vk_detect(void) {
 
 int vk_supported(vk_level level) { return level >= VK_LEVEL_BASELINE && level <= vk_detect(); }
 
-const vk_kernels *vk_kernels_for(vk_level level) {
-    if (!vk_supported(level)) return &kernels_baseline;
-    switch (level) {
-#ifdef VK_HAS_X86
-    case VK_LEVEL_AVX2: return &kernels_avx2;
-    case VK_LEVEL_AVX512: return &kernels_avx512;
-#endif
-    default: return &kernels_baseline;
-    }
-}
+const vk_kernels *vk_kernels_for(vk_level level) { return VK_LEVEL_ADDRESS(level, kernels); }
 
 void vk_patchify_rows(const float *images, ptrdiff_t channels, ptrdiff_t height, ptrdiff_t width,
                       ptrdiff_t patch, ptrdiff_t first, ptrdiff_t last, float *out) {

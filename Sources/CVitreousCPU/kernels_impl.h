@@ -1,8 +1,7 @@
-// One instruction-set level of the kernels declared in include/CVitreousCPU.h. kernels.c includes this file
-// once per level with VK_LANES (floats per vector), VK_TARGET (a target attribute, or nothing for the
-// baseline) and VK_NAME(x) (x with the level's suffix) defined. Everything is written in clang/GCC vector
-// extensions, so every level runs the same formulas in the same order and differs only in vector width and
-// in fused multiply-adds; that keeps the levels within 1e-6 of each other.
+// One instruction-set level of the kernels declared in include/CVitreousCPU.h, instantiated per level by
+// kernels.c through levels.h (which defines VK_LANES, VK_TARGET, VK_NAME(x) and the rest). Everything is
+// written in clang/GCC vector extensions, so every level runs the same formulas in the same order and differs
+// only in vector width and in fused multiply-adds; that keeps the levels within 1e-6 of each other.
 //
 // Tails (counts that are not a multiple of the width) go through one padded vector with the same formula,
 // so no element is computed by different code than its neighbours.

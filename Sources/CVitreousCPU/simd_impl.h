@@ -1,6 +1,7 @@
 // The vector helpers the per-level kernel files share (kernels_impl.h, attention_impl.h): types, loads and
 // stores with padded tails, lane reductions, and the softmax's 2^x. Included once per level by each of them,
-// with VK_LANES, VK_TARGET and VK_NAME(x) defined (see kernels.c); the including file ends with simd_impl_end.h. Every function is static inline, so each translation unit has its own copy.
+// with levels.h's VK_LANES, VK_TARGET and VK_NAME(x) defined; the including file ends with simd_impl_end.h.
+// Every function is static inline, so each translation unit has its own copy.
 
 #define VF VK_NAME(vf)
 #define VI VK_NAME(vi)
