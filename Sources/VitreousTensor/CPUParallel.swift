@@ -42,7 +42,7 @@ final class HostStorage: TensorStorage, @unchecked Sendable {  // written only b
     deinit { hostBufferPool.recycle(buffer, bytes: bytes) }
 }
 
-/// A pointer that may cross into `concurrentPerform` workers, each of which touches a disjoint range.
+/// A pointer that may cross into `parallelFor` workers, each of which touches a disjoint range.
 struct SendablePointer<T>: @unchecked Sendable {  // disjoint ranges per worker; see parallelFor callers
     let base: UnsafeMutablePointer<T>
     init(_ base: UnsafeMutablePointer<T>) { self.base = base }
