@@ -17,7 +17,6 @@
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
-#include <stdlib.h>
 #include <time.h>
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -28,7 +27,7 @@
 #define VK_PAUSE() ((void)0)
 #endif
 
-/// How long a worker keeps spinning for the next section before it sleeps, unless VITREOUS_CPU_SPIN_US says
+/// How long a worker keeps spinning for the next section before it sleeps, unless vk_pool_set_spin says
 /// otherwise: long enough to bridge the serial stretches between the sections of one pass, short enough
 /// that an idle process gives its cores back at once.
 #define VK_POOL_SPIN_NS 2000000
@@ -50,7 +49,8 @@ static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t pool_wake = PTHREAD_COND_INITIALIZER;
 static _Atomic int pool_sleepers;
 static _Atomic int pool_workers;  // changed only by the caller holding pool_busy
-static long long pool_spin_ns = -1;
+static _Atomic long long pool_spin_ns = VK_POOL_SPIN_NS;
+static pthread_once_t pool_fork_handler = PTHREAD_ONCE_INIT;
 
 static long long vk_pool_now_ns(void) {
     struct timespec t;
@@ -81,8 +81,9 @@ static void *vk_pool_worker(void *unused) {
     uint32_t seen = (uint32_t)(atomic_load_explicit(&pool_state, memory_order_acquire) >> 32);
     for (;;) {
         uint32_t generation = (uint32_t)(atomic_load_explicit(&pool_state, memory_order_acquire) >> 32);
-        if (generation == seen && pool_spin_ns > 0) {
-            const long long deadline = vk_pool_now_ns() + pool_spin_ns;
+        const long long spin_ns = atomic_load_explicit(&pool_spin_ns, memory_order_relaxed);
+        if (generation == seen && spin_ns > 0) {
+            const long long deadline = vk_pool_now_ns() + spin_ns;
             for (unsigned spins = 1;; spins++) {
                 VK_PAUSE();
                 generation = (uint32_t)(atomic_load_explicit(&pool_state, memory_order_acquire) >> 32);
@@ -115,14 +116,10 @@ static void vk_pool_after_fork_child(void) {
     atomic_flag_clear(&pool_busy);
 }
 
+static void vk_pool_register_fork_handler(void) { pthread_atfork(NULL, NULL, vk_pool_after_fork_child); }
+
 static void vk_pool_start(int workers) {
-    if (pool_spin_ns < 0) {
-        const char *text = getenv("VITREOUS_CPU_SPIN_US");
-        char *end = NULL;
-        const long long us = text && *text ? strtoll(text, &end, 10) : -1;
-        pool_spin_ns = us >= 0 && end && *end == 0 ? us * 1000 : VK_POOL_SPIN_NS;
-        pthread_atfork(NULL, NULL, vk_pool_after_fork_child);
-    }
+    pthread_once(&pool_fork_handler, vk_pool_register_fork_handler);
     if (workers > VK_POOL_MAX_WORKERS) workers = VK_POOL_MAX_WORKERS;
     while (pool_workers < workers) {
         pthread_attr_t attributes;
@@ -165,3 +162,7 @@ int vk_pool_run(int threads, ptrdiff_t tasks, vk_pool_task task, void *context) 
 }
 
 int vk_pool_workers(void) { return pool_workers; }
+
+void vk_pool_set_spin(long long microseconds) {
+    atomic_store_explicit(&pool_spin_ns, microseconds > 0 ? microseconds * 1000 : 0, memory_order_relaxed);
+}

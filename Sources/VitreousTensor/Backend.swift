@@ -137,7 +137,8 @@ private enum BackendRegistry {
 
 /// The backend for `device`, starting it on first use (an OpenCL context, queue and kernel programs).
 /// - Throws: ``VitreousError/deviceUnavailable(_:)`` for an OpenCL index that does not exist or a device
-///   that fails to start; for the CPU, the error of a bad `VITREOUS_CPU_ISA` (see ``CPUInstructionSet``).
+///   that fails to start; for the CPU, the error of a bad `VITREOUS_CPU_ISA` (see ``CPUInstructionSet``) or
+///   `VITREOUS_CPU_SPIN_US`.
 package func backend(for device: Device) throws -> any Backend {
     BackendRegistry.lock.lock()
     defer { BackendRegistry.lock.unlock() }
@@ -146,6 +147,7 @@ package func backend(for device: Device) throws -> any Backend {
     switch device {
     case .cpu:
         _ = try CPUInstructionSet.active  // a bad VITREOUS_CPU_ISA is an error here, before any kernel runs
+        try CPUWorkerSpin.apply()  // and so is a bad VITREOUS_CPU_SPIN_US
         made = CPUBackend.shared
     case .openCL(let index):
         let handles = OpenCLPlatforms.enumeration.devices

@@ -56,6 +56,34 @@ struct SendablePointer<T>: @unchecked Sendable {  // disjoint ranges per worker;
 /// Number of host threads the CPU backend splits work over.
 let hostThreadCount = max(1, ProcessInfo.processInfo.activeProcessorCount)
 
+/// How long the worker pool's threads spin for the next parallel section before they sleep:
+/// `VITREOUS_CPU_SPIN_US` microseconds, 2000 when it is unset or empty; 0 makes them sleep at once (for
+/// a machine shared with other busy processes).
+enum CPUWorkerSpin {
+    /// The environment variable that sets the spin.
+    static let environmentVariable = "VITREOUS_CPU_SPIN_US"
+    static let defaultMicroseconds = 2_000
+    /// One second: a longer spin only burns a core.
+    static let maximumMicroseconds = 1_000_000
+
+    /// Parses a `VITREOUS_CPU_SPIN_US` value (nil or empty: the default).
+    static func parse(_ value: String?) -> Result<Int, VitreousError> {
+        guard let value, !value.isEmpty else { return .success(defaultMicroseconds) }
+        guard let microseconds = Int(value), (0...maximumMicroseconds).contains(microseconds) else {
+            return .failure(.invalidArgument(
+                "\(environmentVariable)=\(value) is not a whole number of microseconds from 0 to \(maximumMicroseconds)"))
+        }
+        return .success(microseconds)
+    }
+
+    /// Gives the pool the environment's spin, once per process.
+    /// - Throws: for a value of `VITREOUS_CPU_SPIN_US` that ``parse(_:)`` refuses.
+    static func apply() throws { try applied.get() }
+
+    private static let applied: Result<Void, VitreousError> =
+        parse(ProcessInfo.processInfo.environment[environmentVariable]).map { vk_pool_set_spin(Int64($0)) }
+}
+
 /// Runs `body` over `0..<count` split into contiguous chunks of at least `grain` items, one chunk per
 /// core at most, on the calling thread when there is only one chunk.
 ///

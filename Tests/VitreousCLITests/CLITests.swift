@@ -49,12 +49,15 @@ struct CLI {
 
 @Suite("vitreous command line", .serialized)
 struct CLITests {
-    @Test("VITREOUS_CPU_ISA: a bad value is a one-line error (exit 1, not a trap); a level is reported")
+    @Test("VITREOUS_CPU_ISA and VITREOUS_CPU_SPIN_US: a bad value is a one-line error (exit 1, not a trap); a level is reported")
     func instructionSetVariable() throws {
         try CLI.withFolder { cli in
             let bad = try cli.run(["demo", "--out", "demo"], environment: ["VITREOUS_CPU_ISA": "sse9"])
             #expect(bad.status == 1, "\(bad.stderr)")
             #expect(bad.stderr.contains("VITREOUS_CPU_ISA=sse9"), "\(bad.stderr)")
+            let badSpin = try cli.run(["demo", "--out", "demo"], environment: ["VITREOUS_CPU_SPIN_US": "fast"])
+            #expect(badSpin.status == 1, "\(badSpin.stderr)")
+            #expect(badSpin.stderr.contains("VITREOUS_CPU_SPIN_US=fast"), "\(badSpin.stderr)")
             let forced = try cli.run(["devices"], environment: ["VITREOUS_CPU_ISA": "baseline"])
             #expect(forced.status == 0 && forced.stdout.contains("CPU kernels: baseline"), "\(forced.stdout)")
         }

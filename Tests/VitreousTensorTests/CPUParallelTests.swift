@@ -55,6 +55,28 @@ struct CPUParallelTests {
         #expect(total.load(ordering: .relaxed) == 800)
     }
 
+    @Test("VITREOUS_CPU_SPIN_US values: microseconds parse, anything else is a one-line error naming it")
+    func spinVariable() throws {
+        #expect(try CPUWorkerSpin.parse(nil).get() == CPUWorkerSpin.defaultMicroseconds)
+        #expect(try CPUWorkerSpin.parse("").get() == CPUWorkerSpin.defaultMicroseconds)
+        #expect(try CPUWorkerSpin.parse("0").get() == 0)
+        #expect(try CPUWorkerSpin.parse("150").get() == 150)
+        for bad in ["abc", "-1", "1.5", "2000000", " 10"] {
+            guard case .failure(let error) = CPUWorkerSpin.parse(bad) else {
+                Issue.record("\(bad) was accepted")
+                continue
+            }
+            #expect("\(error)".contains("VITREOUS_CPU_SPIN_US=\(bad)"), "\(error)")
+        }
+    }
+
+    @Test("with no spin, every section still runs to completion")
+    func noSpin() {
+        vk_pool_set_spin(0)
+        defer { vk_pool_set_spin(Int64(CPUWorkerSpin.defaultMicroseconds)) }
+        for round in 0..<200 { expectEachIndexOnce(2 + round % 9, grain: 1, "round \(round) without spin") }
+    }
+
     @Test("several threads' sections at once")
     func concurrentCallers() {
         let failures = Atomic<Int>(0)

@@ -9,10 +9,12 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
+import pytest
 
 import vitreous
 from vitreous import _native
-from conftest import IMAGE_FIXTURES, random_images
+
+from conftest import IMAGE_FIXTURES, TINY, random_images
 
 
 def test_four_threads_share_one_encoder(tiny, tmp_path):
@@ -76,3 +78,32 @@ def test_the_gil_is_released_during_calls(tmp_path):
     reader.join(timeout=5)
     assert not reader.is_alive(), "the C call never returned"
     assert writes >= 1 and isinstance(outcome.get("error"), vitreous.VitreousError), outcome
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="this platform has no fork()")
+def test_a_forked_child_encodes_like_its_parent(tmp_path):
+    """The CPU backend's worker threads do not survive fork(): a child (multiprocessing's default start method on
+    Linux) starts its own on its first parallel section and gets the parent's tokens bit for bit, without
+    waiting on the parent's workers."""
+    encoder = vitreous.Encoder(TINY, device="cpu")
+    image = vitreous.load_image(random_images(tmp_path, 1, seed=5)[0])
+    expected = encoder.encode(image, size=224).tokens  # the parent's workers are running now
+    pid = os.fork()
+    if pid == 0:
+        status = 1
+        try:
+            status = 0 if np.array_equal(encoder.encode(image, size=224).tokens, expected) else 2
+        finally:
+            os._exit(status)
+    deadline = time.monotonic() + 120
+    while True:
+        done, wait_status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        if time.monotonic() > deadline:
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+            pytest.fail("the forked child's encode did not return within 120 s")
+        time.sleep(0.05)
+    assert os.WIFEXITED(wait_status) and os.WEXITSTATUS(wait_status) == 0, \
+        f"child status {wait_status} (2: tokens differ from the parent's)"
