@@ -2,13 +2,14 @@
 //
 // Why not Dispatch's concurrentPerform: a ViT-S pass at batch 1 is about 100 parallel sections of 50–500 µs,
 // and between two of them Dispatch parks its workers on a futex; waking one costs a system call and a
-// scheduler round trip each time (5–6 % of the pass in the kernel under perf; Architecture.md, "Threads"). Here the workers
-// spin for a short while after each section, so the next one starts within a cache miss, and sleep on a
-// condition variable only once the caller has been quiet for VK_POOL_SPIN_NS.
+// scheduler round trip each time (5–6 % of the pass in the kernel under perf; Architecture.md, "Threads").
+// Here the workers spin for a short while after each section, so the next one starts within a cache miss,
+// and sleep on a condition variable only once the caller has been quiet for VK_POOL_SPIN_NS.
 //
-// Tasks are claimed one at a time from a counter that also carries the section's generation, so a worker
-// that wakes late for a section other threads finished claims nothing (its compare-and-swap fails) and never
-// reads the next section's fields half written. The caller claims tasks too: with every worker asleep or
+// Tasks are claimed one at a time from one atomic word that holds the section's generation, its task count
+// and the next unclaimed task, so a claim is checked against all three at once: a worker that wakes late
+// for a section other threads finished claims nothing (its compare-and-swap fails, or finds no task left),
+// and a successful claim means the section is unfinished, so its function and context are still valid. The caller claims tasks too: with every worker asleep or
 // busy elsewhere it runs the whole section itself, so the pool never waits on a thread that is not working.
 #define _GNU_SOURCE
 #include "CVitreousCPU.h"
@@ -32,15 +33,16 @@
 /// that an idle process gives its cores back at once.
 #define VK_POOL_SPIN_NS 2000000
 
-/// Workers beyond this are never started (the state packs task indices in 32 bits; a pool this wide would
-/// need a different design anyway).
+/// Workers beyond this are never started: sections of a few hundred microseconds gain nothing from more.
 #define VK_POOL_MAX_WORKERS 255
 
-// The section in flight: generation in the high 32 bits, the next unclaimed task in the low 32.
+/// Tasks per section at most (the task count and the next task share the state word's low 32 bits).
+#define VK_POOL_MAX_TASKS 0xFFFF
+
+// The section in flight: generation in bits 32–63, task count in 16–31, the next unclaimed task in 0–15.
 static _Atomic uint64_t pool_state;
 static _Atomic(vk_pool_task) pool_fn;
 static _Atomic(void *) pool_context;
-static _Atomic ptrdiff_t pool_tasks;
 static _Atomic ptrdiff_t pool_done;
 // One caller at a time; another (a second thread's pass, or a section nested in a task) gets a refusal.
 static atomic_flag pool_busy = ATOMIC_FLAG_INIT;
@@ -63,12 +65,12 @@ static void vk_pool_work(uint32_t generation) {
     uint64_t state = atomic_load_explicit(&pool_state, memory_order_acquire);
     for (;;) {
         if ((uint32_t)(state >> 32) != generation) return;
-        const ptrdiff_t task = (ptrdiff_t)(uint32_t)state;
-        if (task >= atomic_load_explicit(&pool_tasks, memory_order_relaxed)) return;
-        // Success means this section is not finished (this task is not done), so its fields still hold.
+        const ptrdiff_t task = (ptrdiff_t)(state & VK_POOL_MAX_TASKS);
+        if (task >= (ptrdiff_t)((state >> 16) & VK_POOL_MAX_TASKS)) return;
         if (!atomic_compare_exchange_weak_explicit(&pool_state, &state, state + 1, memory_order_acq_rel,
                                                    memory_order_acquire))
             continue;
+        // Claimed: this section cannot finish before this task is done, so its fields still hold.
         atomic_load_explicit(&pool_fn, memory_order_relaxed)(atomic_load_explicit(&pool_context, memory_order_relaxed),
                                                              task);
         atomic_fetch_add_explicit(&pool_done, 1, memory_order_release);
@@ -137,15 +139,14 @@ static void vk_pool_start(int workers) {
 
 int vk_pool_run(int threads, ptrdiff_t tasks, vk_pool_task task, void *context) {
     if (tasks <= 0) return 0;
-    if (tasks > (ptrdiff_t)UINT32_MAX / 2) return -1;
+    if (tasks > VK_POOL_MAX_TASKS) return -1;
     if (atomic_flag_test_and_set_explicit(&pool_busy, memory_order_acquire)) return -1;
     vk_pool_start(threads - 1);
     atomic_store_explicit(&pool_fn, task, memory_order_relaxed);
     atomic_store_explicit(&pool_context, context, memory_order_relaxed);
-    atomic_store_explicit(&pool_tasks, tasks, memory_order_relaxed);
     atomic_store_explicit(&pool_done, 0, memory_order_relaxed);
     const uint32_t generation = (uint32_t)(atomic_load_explicit(&pool_state, memory_order_relaxed) >> 32) + 1;
-    atomic_store(&pool_state, (uint64_t)generation << 32);  // publishes the fields above
+    atomic_store(&pool_state, (uint64_t)generation << 32 | (uint64_t)tasks << 16);  // publishes the fields above
     if (atomic_load(&pool_sleepers) > 0) {
         pthread_mutex_lock(&pool_lock);
         pthread_cond_broadcast(&pool_wake);

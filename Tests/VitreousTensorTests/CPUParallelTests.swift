@@ -36,6 +36,37 @@ struct CPUParallelTests {
         #expect(vk_pool_workers() == hostThreadCount - 1 || hostThreadCount == 1)
     }
 
+    @Test("vk_pool_run: every task of sections of 1 to 300 tasks once, back to back; too many tasks refused")
+    func poolSections() {
+        let most = 300
+        let visits = UnsafeMutablePointer<Atomic<Int>>.allocate(capacity: most)
+        for index in 0..<most { (visits + index).initialize(to: Atomic(0)) }
+        defer {
+            _ = visits.deinitialize(count: most)
+            visits.deallocate()
+        }
+        var wrong: [String] = []
+        // Sections of different sizes straight after each other: a worker still finishing its claim on one must
+        // never claim a task of the next with the old section's count.
+        for round in 0..<3_000 {
+            let tasks = 1 + (round * 7919) % most
+            for index in 0..<tasks { visits[index].store(0, ordering: .relaxed) }
+            var status: Int32
+            repeat {  // −1 while another test's section holds the pool
+                status = vk_pool_run(Int32(clamping: hostThreadCount), tasks, { context, task in
+                    context?.assumingMemoryBound(to: Atomic<Int>.self)[task].add(1, ordering: .relaxed)
+                }, visits)
+            } while status == -1
+            let counts = (0..<most).map { visits[$0].load(ordering: .relaxed) }
+            if status != 0 || counts.prefix(tasks).contains(where: { $0 != 1 }) || counts[tasks...].contains(where: { $0 != 0 }) {
+                wrong.append("round \(round), \(tasks) tasks: status \(status), counts \(counts.prefix(tasks + 2))")
+            }
+            for index in tasks..<most { visits[index].store(0, ordering: .relaxed) }
+        }
+        #expect(wrong.isEmpty, "\(wrong.prefix(5))")
+        #expect(vk_pool_run(2, 65_536, { _, _ in }, nil) == -1)
+    }
+
     @Test("sections after the workers have fallen asleep")
     func afterSleep() {
         for round in 0..<5 {
