@@ -153,7 +153,7 @@ int vk_pool_run(int threads, ptrdiff_t tasks, vk_pool_task task, void *context) 
         pthread_mutex_unlock(&pool_lock);
     }
     vk_pool_work(generation);
-    // Every task is claimed; wait for those other threads are still running.
+    // Every task is claimed; wait for the ones other threads are still running.
     for (unsigned spins = 1; atomic_load_explicit(&pool_done, memory_order_acquire) < tasks; spins++) {
         VK_PAUSE();
         if (spins % 4096 == 0) sched_yield();  // a worker was preempted mid-task: let it run
