@@ -28,16 +28,24 @@ func packedImages(_ pixels: UnsafePointer<UInt8>, _ size: Int, _ batch: Int32, _
     }
 }
 
+/// Throws unless `width × height` is a whole number of patches; `remedy` says how the caller can resize instead.
+func requirePatchMultiple(_ width: Int, _ height: Int, patch: Int, remedy: String, _ function: String) throws {
+    guard width % patch == 0, height % patch == 0 else {
+        throw CAPIError(.invalidArgument, "\(function): \(width)×\(height) is not a multiple of the patch size \(patch); "
+            + remedy)
+    }
+}
+
+/// What a batch call says when its images are not a whole number of patches and no resize was chosen.
+let batchResizeRemedy = "choose a resize with vitreous_options_set_resize"
+
 /// The images as the encoder sees them, `[B, 3, H, W]`: each resized by `policy` exactly as the CLI resizes a
 /// decoded file, or used at its size when `policy` is nil.
 func batchTensor(_ images: [RGB8Image], policy: ResizePolicy?, patch: Int, on device: Device,
                  _ function: String) throws -> Tensor {
     let prepared: [Image] = try images.map { image in
         guard let policy else {
-            guard image.width % patch == 0, image.height % patch == 0 else {
-                throw CAPIError(.invalidArgument, "\(function): \(image.width)×\(image.height) is not a multiple of "
-                    + "the patch size \(patch); choose a resize with vitreous_options_set_resize")
-            }
+            try requirePatchMultiple(image.width, image.height, patch: patch, remedy: batchResizeRemedy, function)
             return image.image
         }
         return try policy.prepare(image)
@@ -105,9 +113,8 @@ public func vitreous_encode_batch_float(_ model: OpaquePointer?, _ values: Unsaf
                 try Image(width: Int(width), height: Int(height), channels: 3,
                           pixels: Array(samples[(index * perImage)..<((index + 1) * perImage)]))
             }
-            guard policy != nil || (width % Int32(patch) == 0 && height % Int32(patch) == 0) else {
-                throw CAPIError(.invalidArgument, "\(function): \(width)×\(height) is not a multiple of the patch size "
-                    + "\(patch); choose a resize with vitreous_options_set_resize")
+            if policy == nil {
+                try requirePatchMultiple(Int(width), Int(height), patch: patch, remedy: batchResizeRemedy, function)
             }
             tensor = try Preprocessor(resize: policy ?? .exact(width: Int(width), height: Int(height)))
                 .tensor(images, on: object.encoder.device)

@@ -64,10 +64,8 @@ func encode(_ image: Image, model: ModelObject, flags: EncodeFlags, _ function: 
     if flags.contains(.resize) {
         policy = .nearestMultiple(of: patch)
     } else {
-        guard image.width % patch == 0, image.height % patch == 0 else {
-            throw CAPIError(.invalidArgument, "\(function): \(image.width)×\(image.height) is not a multiple of the "
-                + "patch size \(patch); pass VITREOUS_ENCODE_RESIZE to resize it")
-        }
+        try requirePatchMultiple(image.width, image.height, patch: patch,
+                                 remedy: "pass VITREOUS_ENCODE_RESIZE to resize it", function)
         policy = .exact(width: image.width, height: image.height)
     }
     let input = try Preprocessor(resize: policy).tensor([image], on: model.encoder.device)
