@@ -4,7 +4,8 @@
 // and between two of them Dispatch parks its workers on a futex; waking one costs a system call and a
 // scheduler round trip each time (5–6 % of the pass in the kernel under perf; Architecture.md, "Threads").
 // Here the workers spin for a short while after each section, so the next one starts within a cache miss,
-// and sleep on a condition variable only once the caller has been quiet for VK_POOL_SPIN_NS.
+// and sleep on a condition variable only once the caller has been quiet for VK_POOL_DEFAULT_SPIN_US (or what
+// vk_pool_set_spin says).
 //
 // Tasks are claimed one at a time from one atomic word that holds the section's generation, its task count
 // and the next unclaimed task, so a claim is checked against all three at once: a worker that wakes late
@@ -28,11 +29,6 @@
 #define VK_PAUSE() ((void)0)
 #endif
 
-/// How long a worker keeps spinning for the next section before it sleeps, unless vk_pool_set_spin says
-/// otherwise: long enough to bridge the serial stretches between the sections of one pass, short enough
-/// that an idle process gives its cores back at once.
-#define VK_POOL_SPIN_NS 2000000
-
 /// Workers beyond this are never started: sections of a few hundred microseconds gain nothing from more.
 #define VK_POOL_MAX_WORKERS 255
 
@@ -51,7 +47,7 @@ static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t pool_wake = PTHREAD_COND_INITIALIZER;
 static _Atomic int pool_sleepers;
 static _Atomic int pool_workers;  // changed only by the caller holding pool_busy
-static _Atomic long long pool_spin_ns = VK_POOL_SPIN_NS;
+static _Atomic long long pool_spin_ns = VK_POOL_DEFAULT_SPIN_US * 1000LL;
 static pthread_once_t pool_fork_handler = PTHREAD_ONCE_INIT;
 
 static long long vk_pool_now_ns(void) {

@@ -62,7 +62,7 @@ let hostThreadCount = max(1, ProcessInfo.processInfo.activeProcessorCount)
 enum CPUWorkerSpin {
     /// The environment variable that sets the spin.
     static let environmentVariable = "VITREOUS_CPU_SPIN_US"
-    static let defaultMicroseconds = 2_000
+    static let defaultMicroseconds = Int(VK_POOL_DEFAULT_SPIN_US)
     /// One second: a longer spin only burns a core.
     static let maximumMicroseconds = 1_000_000
 

@@ -152,12 +152,17 @@ typedef void (*vk_pool_task)(void *context, ptrdiff_t task);
 /// Runs `task(context, i)` for every i in [0, tasks) on the process's worker threads (started on first use,
 /// `threads − 1` of them) and the calling thread, and returns 0 once all have returned. Returns −1 without
 /// running anything for more than 65535 tasks, or when the pool is running another caller's section (a second
-/// thread's, or one nested in a task): the caller then runs the section by other means. Workers spin for the next section for 2 ms (see
-/// vk_pool_set_spin) before they sleep.
+/// thread's, or one nested in a task): the caller then runs the section by other means. Workers spin for the
+/// next section for VK_POOL_DEFAULT_SPIN_US (see vk_pool_set_spin) before they sleep.
 int vk_pool_run(int threads, ptrdiff_t tasks, vk_pool_task task, void *context);
 
 /// Worker threads started so far (the calling thread not counted).
 int vk_pool_workers(void);
+
+/// How long workers spin for the next section before they sleep unless vk_pool_set_spin says otherwise, in
+/// microseconds: long enough to bridge the serial stretches between the sections of one pass, short enough that
+/// an idle process gives its cores back at once.
+#define VK_POOL_DEFAULT_SPIN_US 2000
 
 /// How long workers spin for the next section before they sleep, in microseconds (0: sleep at once).
 void vk_pool_set_spin(long long microseconds);
