@@ -3,6 +3,7 @@
 // No BLAS: the tile products are register-blocked micro-kernels here, so that the scores of one block of
 // keys go from the Q·Kᵀ product through the online softmax into P·V while they are still in L1.
 #include "CVitreousCPU.h"
+#include "bf16.h"
 
 #include <math.h>
 #include <stdint.h>

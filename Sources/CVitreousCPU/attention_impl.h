@@ -23,6 +23,13 @@
 #define VB (KB / L)
 #define UNROLL _Pragma("GCC unroll 16")
 
+/// Each lane rounded to the nearest bf16 (ties to even), for the finite, non-negative softmax numerators.
+INL VF VK_NAME(bf16_round_v)(VF x) {
+    VU bits = (VU)x;
+    bits = (bits + 0x7FFFu + ((bits >> 16) & 1u)) & 0xFFFF0000u;
+    return (VF)bits;
+}
+
 /// x in every lane (x − 0 is x for every float, −0 and NaN included, so this is one broadcast).
 INL VF VK_NAME(broadcast)(float x) { return x - (VF){0}; }
 
@@ -69,7 +76,7 @@ INL void VK_NAME(score_tile)(const float *q, ptrdiff_t ldq, const float *kt, ptr
 /// running maximum, and updates the maxima, the sums and each row's correction 2^(old m − new m) for the
 /// accumulators. A row's scores stay in registers between its maximum and its exponentials.
 INL void VK_NAME(softmax_rows)(float *scores, const float *bias, ptrdiff_t span, const int vectors, float *maxima,
-                               float *sums, float *corrections, float *const *raw) {
+                               float *sums, float *corrections, float *const *raw, int bf16) {
     for (int r = 0; r < R; r++) {
         float *line = scores + r * KB;
         VF row[VB] = {0};  // all written first where `vectors` is VB; this silences GCC where it is not
@@ -92,7 +99,7 @@ INL void VK_NAME(softmax_rows)(float *scores, const float *bias, ptrdiff_t span,
         VF total = (VF){0};
         UNROLL for (int x = 0; x < vectors; x++) {
             const VF e = VK_NAME(exp2_v)(row[x] - shift);
-            VK_NAME(store)(line + x * L, e);
+            VK_NAME(store)(line + x * L, bf16 ? VK_NAME(bf16_round_v)(e) : e);
             total += e;
         }
         sums[r] = sums[r] * corrections[r] + VK_NAME(hsum)(total);
@@ -102,9 +109,9 @@ INL void VK_NAME(softmax_rows)(float *scores, const float *bias, ptrdiff_t span,
 
 /// softmax_rows for a block's `vectors` vectors of keys: unrolled for a whole block, a loop for the last.
 INL void VK_NAME(softmax_step)(float *scores, const float *bias, ptrdiff_t span, ptrdiff_t vectors, float *maxima,
-                               float *sums, float *corrections, float *const *raw) {
-    if (vectors == VB) VK_NAME(softmax_rows)(scores, bias, span, VB, maxima, sums, corrections, raw);
-    else VK_NAME(softmax_rows)(scores, bias, span, (int)vectors, maxima, sums, corrections, raw);
+                               float *sums, float *corrections, float *const *raw, int bf16) {
+    if (vectors == VB) VK_NAME(softmax_rows)(scores, bias, span, VB, maxima, sums, corrections, raw, bf16);
+    else VK_NAME(softmax_rows)(scores, bias, span, (int)vectors, maxima, sums, corrections, raw, bf16);
 }
 
 /// acc[r][0..vectors·L) = acc · corrections[r] + Σ_j p[r][j] · v[j·ldv ..] over the `span` keys of a block,
@@ -144,14 +151,17 @@ INL void VK_NAME(pack_head)(const vk_attention_problem *p, const vk_attention_la
 #if defined(__clang__)
 #pragma clang loop vectorize(disable)
 #endif
-            for (ptrdiff_t j = 0; j < span; j++) tile[d * KB + j] = column[j * p->k_ld];
+            for (ptrdiff_t j = 0; j < span; j++)
+                tile[d * KB + j] = p->bf16 ? vk_bf16_round(column[j * p->k_ld]) : column[j * p->k_ld];
             for (ptrdiff_t j = span; j < KB; j++) tile[d * KB + j] = 0;
         }
     }
     for (ptrdiff_t j = 0; j < padded; j++) {
         float *row = vp + j * dim;
         if (j < tokens) {
-            memcpy(row, v + j * p->v_ld, (size_t)head_dim * sizeof(float));
+            if (p->bf16)
+                for (ptrdiff_t d = 0; d < head_dim; d++) row[d] = vk_bf16_round(v[j * p->v_ld + d]);
+            else memcpy(row, v + j * p->v_ld, (size_t)head_dim * sizeof(float));
             memset(row + head_dim, 0, (size_t)(dim - head_dim) * sizeof(float));
             bias[j] = p->key_mask && p->key_mask[b * tokens + j] == 0 ? -INFINITY : 0;
         } else {
@@ -197,7 +207,8 @@ FN void VK_NAME(attention)(const vk_attention_problem *p, ptrdiff_t first, ptrdi
         for (ptrdiff_t i = 0; i < used; i++) {
             float *row = queries + i * dim;
             const float *q = p->q + (b * tokens + start + i) * p->q_ld + h * head_dim;
-            for (ptrdiff_t d = 0; d < head_dim; d++) row[d] = i < count ? q[d] * query_scale : 0;
+            for (ptrdiff_t d = 0; d < head_dim; d++)
+                row[d] = i < count ? (p->bf16 ? vk_bf16_round(q[d]) : q[d]) * query_scale : 0;
         }
         memset(acc, 0, (size_t)(used * dim) * sizeof(float));
         for (ptrdiff_t i = 0; i < used; i++) {
@@ -219,7 +230,8 @@ FN void VK_NAME(attention)(const vk_attention_problem *p, ptrdiff_t first, ptrdi
                 float *raw[R];
                 for (int r = 0; r < R; r++)
                     raw[r] = requests[g + r] >= 0 ? probabilities + requests[g + r] * tokens + kb * KB : NULL;
-                VK_NAME(softmax_step)(scores, bias + kb * KB, span, vectors, maxima + g, sums + g, corrections, raw);
+                VK_NAME(softmax_step)(scores, bias + kb * KB, span, vectors, maxima + g, sums + g, corrections, raw,
+                                      p->bf16);
                 for (ptrdiff_t c = 0; c < dim; c += NV * L) {
                     float *target = acc + g * dim + c;
                     switch ((dim - c) / L < NV ? (dim - c) / L : NV) {

@@ -186,6 +186,8 @@ static const vk_gemm_kernels VK_NAME(gemm_kernels) = {
     .gemm = VK_NAME(gemm),
 };
 
+#include "gemm_bf16_impl.h"
+
 #undef VF
 #undef L
 #undef INL

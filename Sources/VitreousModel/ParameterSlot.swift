@@ -23,6 +23,17 @@ enum ParameterSlot: Hashable, Sendable {
         return slots + [.normWeight, .normBias]
     }
 
+    /// Whether this is one of the matrices the linear layers multiply by: what a reduced ``Precision`` converts.
+    var isLinearWeight: Bool {
+        switch self {
+        case .patchEmbedWeight, .block(_, .qkvWeight), .block(_, .projWeight), .block(_, .fc1Weight),
+             .block(_, .fc2Weight):
+            return true
+        default:
+            return false
+        }
+    }
+
     /// The canonical shape (as in ``ViTParameters``) under `config`.
     func shape(_ config: ViTConfig) -> [Int] {
         let d = config.hiddenSize

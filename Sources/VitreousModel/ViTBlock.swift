@@ -34,7 +34,8 @@ struct ViTBlock {
             }
         }
         let attended = try pass.run(.attention, index) {
-            try attention(qkv: qkv, heads: config.heads, probabilities: taps.wantsAttention(block: index) ? .cls : nil)
+            try attention(qkv: qkv, heads: config.heads, probabilities: taps.wantsAttention(block: index) ? .cls : nil,
+                          precision: pass.precision)
         }
         taps.attention(attended.probabilities)
         let projected = try pass.run(.projection, index) {
@@ -91,11 +92,13 @@ struct TokenRanges {
 }
 
 /// What every step of one forward pass shares: the token layout, the shift to apply, DINOv3's rotary tables
-/// for the grid (`[patches, headDim/2]` each), and the trace.
+/// for the grid (`[patches, headDim/2]` each), the precision and the trace.
 struct ForwardPass {
     let layout: TokenRanges
     let shift: TestTimeRegisters?
     let rotary: (cos: Tensor, sin: Tensor)?
+    /// The encoder's precision: bf16 also rounds the attention's operands.
+    let precision: Precision
     let trace: (any EncoderTrace)?
 
     /// `body`, through the trace when there is one.

@@ -4,20 +4,33 @@ import VitreousTensor
 /// A DINOv2- or DINOv3-family ViT encoder on one device: weights loaded once, any image size whose sides are
 /// multiples of the patch size, a batch of images of one size per call. Safe to share between threads.
 public final class ViTEncoder: Sendable {
-    /// The weights, all on ``device``.
+    /// The weights, all on ``device``; the linear layers' in ``precision``.
     public let weights: ViTWeights
+    /// The number format of the linear layers and the attention's products (see ``Precision``).
+    public let precision: Precision
     private let gridCache = GridTableCache()
 
     public var config: ViTConfig { weights.config }
     public var device: Device { weights.device }
 
+    /// An encoder on `weights` as they are: its ``precision`` is the one their linear weights are stored in
+    /// (``ViTParameters/converted(to:)``).
     public init(weights: ViTWeights) {
         self.weights = weights
+        precision = weights.patchEmbedWeight.precision
     }
 
-    /// Loads a safetensors checkpoint in any supported key layout onto `device`.
-    public convenience init(contentsOf url: URL, on device: Device = .default, config: ViTConfig? = nil) throws {
-        self.init(weights: try ViTWeights.load(url, on: device, config: config))
+    /// An encoder computing in `precision`: the linear weights converted once, here (the float32 ones are not
+    /// kept by the encoder).
+    /// - Throws: ``VitreousError/invalidArgument(_:)`` for a precision the weights' device does not run.
+    public convenience init(weights: ViTWeights, precision: Precision) throws {
+        self.init(weights: try weights.converted(to: precision))
+    }
+
+    /// Loads a safetensors checkpoint in any supported key layout onto `device`, its linear layers in `precision`.
+    public convenience init(contentsOf url: URL, on device: Device = .default, config: ViTConfig? = nil,
+                            precision: Precision = .fp32) throws {
+        self.init(weights: try ViTHostWeights.load(url, config: config).tensors(on: device, precision: precision))
     }
 
     /// Runs the encoder on `images` `[B, 3, H, W]` (normalised with ImageNet mean/std, H and W multiples of
@@ -35,7 +48,8 @@ public final class ViTEncoder: Sendable {
         let tables = try gridTables(grid.height, grid.width)
         let pass = ForwardPass(layout: TokenRanges(config: config, patchCount: grid.height * grid.width,
                                                    testTimeRegisters: extra),
-                               shift: options.testTimeRegisters, rotary: tables.rotary, trace: trace)
+                               shift: options.testTimeRegisters, rotary: tables.rotary, precision: precision,
+                               trace: trace)
         var taps = EncoderTaps(options: options, depth: config.depth)
 
         // Embeddings: patches as one GEMM, then CLS / registers / position embeddings (zeros for DINOv3) in one pass.

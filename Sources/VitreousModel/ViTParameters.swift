@@ -142,6 +142,28 @@ extension ViTParameters where Value == Tensor {
 
     /// The same weights on another device.
     public func to(_ device: Device) throws -> ViTWeights { try map { tensor, _ in try tensor.to(device) } }
+
+    /// The same weights with the linear layers' matrices (patch embedding, qkv, projection, both MLP matrices)
+    /// stored in `precision` by ``linearWeight(_:precision:)``; every other parameter as it is.
+    /// - Throws: ``VitreousError/invalidArgument(_:)`` for a precision the weights' device does not run.
+    public func converted(to precision: Precision) throws -> ViTWeights {
+        try precision.check(on: device)
+        var converted = self
+        try converted.convertLinearWeights(precision)
+        return converted
+    }
+
+    /// Converts the linear layers' matrices in place, one at a time (each float32 matrix can go as soon as its
+    /// converted form exists).
+    mutating func convertLinearWeights(_ precision: Precision) throws {
+        guard precision != .fp32 else { return }
+        self = try ViTWeights(config: config) { slot in
+            guard let tensor = self[slot] else {
+                throw ModelError.invalidArgument("parameters lack \(slot) that \(config) needs")
+            }
+            return slot.isLinearWeight ? try linearWeight(tensor, precision: precision) : tensor
+        }
+    }
 }
 
 extension ViTParameters where Value == [Float] {
@@ -155,6 +177,28 @@ extension ViTParameters where Value == [Float] {
             }
             return try Tensor(values, shape: shape, on: device)
         }
+    }
+
+    /// Uploads every parameter to `device`, the linear layers' matrices converted to `precision` (see
+    /// ``ViTParameters/converted(to:)``).
+    /// - Throws: as ``tensors(on:)``, and ``VitreousError/invalidArgument(_:)`` for a precision `device` does not run.
+    public func tensors(on device: Device, precision: Precision) throws -> ViTWeights {
+        try precision.check(on: device)
+        guard precision != .fp32 else { return try tensors(on: device) }
+        // One matrix at a time: only one float32 copy of a linear weight ever exists on the device.
+        let weights = try ViTWeights(config: config) { slot in
+            guard let values = self[slot] else {
+                throw ModelError.invalidArgument("parameters lack \(slot) that \(config) needs")
+            }
+            let shape = slot.shape(config)
+            guard values.count == shape.reduce(1, *) else {
+                throw ModelError.invalidArgument("a parameter has \(values.count) values but its shape is \(shape)")
+            }
+            let tensor = try Tensor(values, shape: shape, on: device)
+            return slot.isLinearWeight ? try linearWeight(tensor, precision: precision) : tensor
+        }
+        try device.trimBufferPool()  // the float32 matrices went back to the pool: give their memory back
+        return weights
     }
 
     /// Every parameter as Double, for the float64 reference.

@@ -54,6 +54,9 @@ package struct AttentionGeometry: Sendable, Equatable {
     package var vOffset: Int
     /// Multiplies `q·k` before the softmax.
     package var scale: Float
+    /// Both products on bf16 operands (``Precision/bf16``, CPU only): Q, K, V and the softmax numerators rounded
+    /// to bf16, sums in float32.
+    package var bf16Products = false
 
     /// Floats in one token's output row, `heads·headDim`.
     package var width: Int { heads * headDim }
@@ -77,6 +80,9 @@ package struct AttentionGeometry: Sendable, Equatable {
 ///     (probability exactly 0), any other value keeps it. When every key of a batch item is masked, its
 ///     output rows and probabilities are all zeros, on every backend. A masked key's K and V must still be
 ///     finite: its value row is multiplied by zero, not skipped.
+///   - precision: ``Precision/bf16`` (CPU) takes both products on bf16 operands as a bf16 model does: Q, K, V and
+///     the softmax numerators rounded to bf16, every sum float32. ``Precision/fp16`` computes as ``Precision/fp32``
+///     (half storage covers the linear weights only).
 /// - Returns: the output `[batch, tokens, heads·headDim]` and the requested probabilities. A NaN in Q, K or V
 ///   makes the affected rows NaN on every backend; it is never hidden.
 /// - Throws: ``VitreousError/shapeMismatch(_:)`` for shapes that do not fit,
@@ -84,7 +90,7 @@ package struct AttentionGeometry: Sendable, Equatable {
 ///   ``VitreousError/deviceMismatch(_:)`` when the tensors are on different devices.
 public func attention(qkv: Tensor, heads: Int, scale: Float? = nil,
                       probabilities rows: AttentionProbabilityRows? = nil,
-                      keyMask: Tensor? = nil) throws -> AttentionOutput {
+                      keyMask: Tensor? = nil, precision: Precision = .fp32) throws -> AttentionOutput {
     let operation = "attention(qkv:)"
     let backend = try commonBackend(operation, qkv, keyMask)
     guard qkv.rank == 3 else {
@@ -102,14 +108,14 @@ public func attention(qkv: Tensor, heads: Int, scale: Float? = nil,
                                      rowStride: channels, qOffset: 0, kOffset: width, vOffset: 2 * width,
                                      scale: 0)
     return try runAttention(backend, operation, q: qkv, k: qkv, v: qkv, geometry: geometry, scale: scale,
-                            rows: rows, keyMask: keyMask)
+                            rows: rows, keyMask: keyMask, precision: precision)
 }
 
 /// Fused multi-head attention over separate Q, K and V tensors, each `[batch, tokens, heads·headDim]`
-/// (heads side by side). Otherwise the same as ``attention(qkv:heads:scale:probabilities:keyMask:)``.
+/// (heads side by side). Otherwise the same as ``attention(qkv:heads:scale:probabilities:keyMask:precision:)``.
 public func attention(q: Tensor, k: Tensor, v: Tensor, heads: Int, scale: Float? = nil,
                       probabilities rows: AttentionProbabilityRows? = nil,
-                      keyMask: Tensor? = nil) throws -> AttentionOutput {
+                      keyMask: Tensor? = nil, precision: Precision = .fp32) throws -> AttentionOutput {
     let operation = "attention(q:k:v:)"
     let backend = try commonBackend(operation, q, k, v, keyMask)
     guard q.rank == 3 else {
@@ -128,14 +134,16 @@ public func attention(q: Tensor, k: Tensor, v: Tensor, heads: Int, scale: Float?
     let geometry = AttentionGeometry(batch: q.shape[0], tokens: q.shape[1], heads: heads, headDim: width / heads,
                                      rowStride: width, qOffset: 0, kOffset: 0, vOffset: 0, scale: 0)
     return try runAttention(backend, operation, q: q, k: k, v: v, geometry: geometry, scale: scale,
-                            rows: rows, keyMask: keyMask)
+                            rows: rows, keyMask: keyMask, precision: precision)
 }
 
 /// The checks and allocations both public forms share, then the backend call.
 private func runAttention(_ backend: any Backend, _ operation: String, q: Tensor, k: Tensor, v: Tensor,
                           geometry: AttentionGeometry, scale: Float?, rows: AttentionProbabilityRows?,
-                          keyMask: Tensor?) throws -> AttentionOutput {
+                          keyMask: Tensor?, precision: Precision) throws -> AttentionOutput {
     var geometry = geometry
+    try precision.check(on: q.device)
+    geometry.bf16Products = precision == .bf16
     geometry.scale = scale ?? 1 / Float(geometry.headDim).squareRoot()
     guard geometry.scale.isFinite else {
         throw VitreousError.invalidArgument("\(operation): scale \(geometry.scale) is not finite")
@@ -168,10 +176,11 @@ private func runAttention(_ backend: any Backend, _ operation: String, q: Tensor
 }
 
 extension Tensor {
-    /// ``VitreousTensor/attention(qkv:heads:scale:probabilities:keyMask:)`` with `self` as the fused QKV
+    /// ``VitreousTensor/attention(qkv:heads:scale:probabilities:keyMask:precision:)`` with `self` as the fused QKV
     /// projection `[batch, tokens, 3·heads·headDim]`.
     public func attention(heads: Int, scale: Float? = nil, probabilities rows: AttentionProbabilityRows? = nil,
-                          keyMask: Tensor? = nil) throws -> AttentionOutput {
-        try VitreousTensor.attention(qkv: self, heads: heads, scale: scale, probabilities: rows, keyMask: keyMask)
+                          keyMask: Tensor? = nil, precision: Precision = .fp32) throws -> AttentionOutput {
+        try VitreousTensor.attention(qkv: self, heads: heads, scale: scale, probabilities: rows, keyMask: keyMask,
+                                     precision: precision)
     }
 }

@@ -81,7 +81,7 @@ package protocol Backend: AnyObject, Sendable {
 
     // Attention
 
-    /// Fused multi-head attention (``attention(qkv:heads:scale:probabilities:keyMask:)``) over Q, K, V where
+    /// Fused multi-head attention (``attention(qkv:heads:scale:probabilities:keyMask:precision:)``) over Q, K, V where
     /// `geometry` places them, into `out` `[batch, tokens, heads·headDim]`; with `probabilities`, also the
     /// softmax rows of query tokens `rows` into it, `[batch, heads, rows.count, tokens]`. `keyMask` is
     /// `[batch, tokens]`, 0 = key excluded. A row with every key excluded gets zeros. Batch and tokens are > 0.

@@ -50,6 +50,12 @@ package final class CPUBackend: Backend {
 
     package func read(_ tensor: Tensor, into destination: UnsafeMutableBufferPointer<Float>) throws {
         guard let base = destination.baseAddress else { return }
+        if let bf16 = tensor.storage as? BF16WeightStorage {
+            let values = try HostStorage(count: bf16.count)
+            bf16.unpack(into: values.pointer)
+            base.update(from: values.pointer, count: min(destination.count, tensor.count))
+            return
+        }
         base.update(from: try host(tensor), count: min(destination.count, tensor.count))
     }
 
@@ -66,6 +72,10 @@ package final class CPUBackend: Backend {
 
     /// The host pointer behind a CPU tensor.
     func host(_ tensor: Tensor) throws -> UnsafeMutablePointer<Float> {
+        if tensor.storage is BF16WeightStorage {
+            throw VitreousError.invalidArgument(
+                "\(tensor) is a bf16 linear weight (linearWeight(_:precision:)); only linear reads it")
+        }
         guard let storage = tensor.storage as? HostStorage else {
             throw VitreousError.deviceMismatch("\(tensor) given to the CPU backend")
         }

@@ -54,43 +54,72 @@ final class PackedWeight: @unchecked Sendable {  // written once in init, read-o
 extension CPUBackend {
     /// `out = act(x · weightᵀ + bias)` for `rows` rows: the GEMM of CVitreousCPU on the weight packed once,
     /// bias and activation fused into it, split over the cores by rows (by column panels too when there are
-    /// fewer than two register tiles of rows per core).
+    /// fewer than two register tiles of rows per core). A weight converted by ``linearWeight(_:precision:)`` to
+    /// bf16 runs the bf16 GEMM (CPULinearBF16.swift).
     func linear(_ x: Tensor, weight: Tensor, bias: Tensor?, activation: Activation, rows m: Int, outFeatures n: Int,
                 inFeatures k: Int, out: Tensor) throws {
         let pa = SendablePointer(try host(x)), pc = SendablePointer(try host(out))
         let pbias = try bias.map { SendablePointer(try host($0)) }
         guard m > 0, n > 0 else { return }
+        let gelu: Int32 = activation == .gelu ? 1 : 0
+        if let bf16 = weight.storage as? BF16WeightStorage {
+            let gemm = BF16Kernels.current
+            let packed = try bf16.packed(nr: gemm.nr)
+            let pb = SendablePointer(UnsafePointer(packed.words))
+            try Self.splitLinear(m: m, n: n, k: k, mr: gemm.mr, nr: gemm.nr, scratchBytes: gemm.scratch_bytes) {
+                rows, columns, scratch in
+                gemm.gemm(pa.base + rows.lowerBound * k, k, pb.base, rows.count, n, k, columns.lowerBound,
+                          columns.upperBound, pbias?.base, gelu, pc.base + rows.lowerBound * n, n, scratch)
+            }
+            withExtendedLifetime(packed) {}
+            return
+        }
         guard let storage = weight.storage as? HostStorage else {
             throw VitreousError.deviceMismatch("\(weight) given to the CPU backend")
         }
         let level = CPUInstructionSet.current
         let gemm = vk_gemm_kernels_for(level.level).pointee
         let packed = try PackedWeight.of(storage, n: n, k: k, level: level)
-        let panels = (n + gemm.nr - 1) / gemm.nr
+        let pb = SendablePointer(UnsafePointer(packed.pointer))
+        try Self.splitLinear(m: m, n: n, k: k, mr: gemm.mr, nr: gemm.nr, scratchBytes: gemm.scratch_floats * 4) {
+            rows, columns, scratch in
+            gemm.gemm(pa.base + rows.lowerBound * k, k, pb.base, rows.count, n, k, columns.lowerBound,
+                      columns.upperBound, pbias?.base, gelu, pc.base + rows.lowerBound * n, n,
+                      scratch.assumingMemoryBound(to: Float.self))
+        }
+        withExtendedLifetime(packed) {}
+    }
+
+    /// Splits an m × n × k GEMM with `mr` × `nr` register tiles over the cores and runs `body` on each chunk's
+    /// rows and columns (first column a multiple of `nr`) with its own `scratchBytes` of 64-byte aligned scratch.
+    static func splitLinear(m: Int, n: Int, k: Int, mr: Int, nr: Int, scratchBytes: Int,
+                            _ body: (Range<Int>, Range<Int>, UnsafeMutableRawPointer) -> Void)
+        throws {
+        let panels = (n + nr - 1) / nr
         // Below ~4 MFLOP a second thread costs more than it saves.
         let threads = 2 * m * n * k < 4_000_000 ? 1 : hostThreadCount
-        let tiles = (m + gemm.mr - 1) / gemm.mr
+        let tiles = (m + mr - 1) / mr
         // Rows first: each worker then packs only its own rows of A and all read the one packed weight (shared
         // in L3). Splitting columns made every worker pack all of A: 15–18 % more CPU time per ViT-S pass
         // (RESULTS.md). Columns only when there are too few rows to go round.
         let columnChunks = tiles >= 2 * threads ? 1 : min(panels, threads)
         let rowChunks = min(max(1, threads / columnChunks), tiles)
         let chunks = rowChunks * columnChunks
-        let scratch = try HostStorage(count: chunks * gemm.scratch_floats)
-        let pscratch = SendablePointer(scratch.pointer), pb = SendablePointer(UnsafePointer(packed.pointer))
-        let gelu: Int32 = activation == .gelu ? 1 : 0
+        let stride = (max(scratchBytes, 64) + 63) / 64 * 64
+        let scratch = try HostStorage(count: chunks * stride / 4)
+        let base = SendablePointer(scratch.pointer)
         parallelFor(chunks, grain: 1) { range in
             for chunk in range {
                 let (rowChunk, columnChunk) = chunk.quotientAndRemainder(dividingBy: columnChunks)
                 // Even row chunks: each ends in a partial tile, which the GEMM runs with fewer register rows
                 // (257 rows on two cores: 9 tiles + 2 rows and 9 tiles + 3, not 9 and 10 whole tiles).
                 let firstRow = m * rowChunk / rowChunks, lastRow = m * (rowChunk + 1) / rowChunks
-                let firstColumn = panels * columnChunk / columnChunks * gemm.nr
-                let lastColumn = min(n, panels * (columnChunk + 1) / columnChunks * gemm.nr)
-                gemm.gemm(pa.base + firstRow * k, k, pb.base, lastRow - firstRow, n, k, firstColumn, lastColumn,
-                          pbias?.base, gelu, pc.base + firstRow * n, n, pscratch.base + chunk * gemm.scratch_floats)
+                let firstColumn = panels * columnChunk / columnChunks * nr
+                let lastColumn = min(n, panels * (columnChunk + 1) / columnChunks * nr)
+                body(firstRow..<lastRow, firstColumn..<lastColumn,
+                     UnsafeMutableRawPointer(base.base) + chunk * stride)
             }
         }
-        withExtendedLifetime((packed, scratch)) {}
+        withExtendedLifetime(scratch) {}
     }
 }

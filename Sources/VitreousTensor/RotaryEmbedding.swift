@@ -12,7 +12,7 @@
 /// which is `x ⊙ [cos, cos] + rotate_half(x) ⊙ [sin, sin]`. Every other value (V, and the tokens outside
 /// `tokens`: CLS, registers, test-time registers) is copied unchanged.
 /// - Parameters:
-///   - qkv: `[batch, tokens, 3·heads·headDim]`, as ``attention(qkv:heads:scale:probabilities:keyMask:)`` reads it.
+///   - qkv: `[batch, tokens, 3·heads·headDim]`, as ``attention(qkv:heads:scale:probabilities:keyMask:precision:)`` reads it.
 ///   - heads: the head count; the head dimension (`channels / (3·heads)`) must be even.
 ///   - cos: `[tokens.count, headDim/2]`, the cosines of each rotated token's angles (the table's second half
 ///     repeats the first, so only one half is passed).

@@ -11,7 +11,7 @@ struct AttentionTiming: Sendable, CustomStringConvertible {
     let headDim: Int
     /// Timed runs of each version (after one untimed warm-up run that builds kernels and fills caches).
     let runs: Int
-    /// Median wall time of ``attention(qkv:heads:scale:probabilities:keyMask:)``, milliseconds, until its output
+    /// Median wall time of ``attention(qkv:heads:scale:probabilities:keyMask:precision:)``, milliseconds, until its output
     /// is finished on the device.
     let fusedMilliseconds: Double
     /// Median wall time of ``materializedAttention(q:k:v:scale:)``, milliseconds, likewise.
@@ -40,7 +40,7 @@ struct AttentionTiming: Sendable, CustomStringConvertible {
     }
 }
 
-/// Times fused attention (``attention(qkv:heads:scale:probabilities:keyMask:)`` on a `[1, tokens, 3·heads·headDim]`
+/// Times fused attention (``attention(qkv:heads:scale:probabilities:keyMask:precision:)`` on a `[1, tokens, 3·heads·headDim]`
 /// projection) against the materialised GEMM → softmax → GEMM (``materializedAttention(q:k:v:scale:)`` on the
 /// same values already split into heads, with the scale folded into q so that it does nothing but the three
 /// passes), on one device, batch 1, random inputs. Runs alternate between the two versions so that

@@ -5,6 +5,7 @@
 #define CVITREOUSCPU_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -92,6 +93,10 @@ typedef struct vk_attention_problem {
     float *probabilities;
     /// Query rows per work item; rounded up to a multiple of VK_ATTENTION_ROW_MULTIPLE.
     ptrdiff_t query_block;
+    /// Nonzero: both products take bf16 operands, as a bf16 model computes them — Q, K and V rounded to bf16
+    /// (to nearest, ties to even) when packed, the softmax numerators rounded before P·V (their sum is not);
+    /// every product and sum stays float32.
+    int bf16;
 } vk_attention_problem;
 
 /// Query blocks are processed in groups of this many rows (one register tile; 6 at every level); every
@@ -143,6 +148,42 @@ typedef struct vk_gemm_kernels {
 
 /// The GEMM of `level`; the baseline's when `vk_supported(level)` is 0. Never NULL.
 const vk_gemm_kernels *vk_gemm_kernels_for(vk_level level);
+
+// ---- bf16 GEMM (gemm.c, gemm_bf16_impl.h): C = act(A · B + bias), A rounded to bf16 while packed, B packed once
+// as bf16, every product and sum float32. ----
+
+/// One bf16 GEMM: VDPBF16PS (AVX512-BF16) when `native`, else one level's emulation (fused multiply-adds on the
+/// bf16 values as floats, the same sums in the same order). Both read the same packed B for a given `nr`.
+typedef struct vk_gemm_bf16_kernels {
+    /// "avx512bf16" for VDPBF16PS, else the emulating level's name.
+    const char *name;
+    /// 1 for VDPBF16PS.
+    int native;
+    /// Rows of the register tile; columns per packed panel of B (the level's two vectors).
+    ptrdiff_t mr, nr;
+    /// Bytes of scratch memory one `gemm` call needs, 64-byte aligned.
+    ptrdiff_t scratch_bytes;
+    /// Packs B ([n, k] row-major float32, a PyTorch weight) rounded to bf16 into ⌈n / nr⌉ panels of
+    /// [⌈k/2⌉][nr] 32-bit pairs (depth 2q in the low half): ⌈n / nr⌉ · nr · ⌈k/2⌉ words.
+    void (*pack_b)(const float *b, ptrdiff_t n, ptrdiff_t k, uint32_t *packed);
+    /// As vk_gemm_kernels.gemm, with `packed_b` from `pack_b` of a kernel with the same `nr`.
+    void (*gemm)(const float *a, ptrdiff_t lda, const uint32_t *packed_b, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k,
+                 ptrdiff_t first_column, ptrdiff_t last_column, const float *bias, int gelu, float *c,
+                 ptrdiff_t ldc, void *scratch);
+} vk_gemm_bf16_kernels;
+
+/// Nonzero when this CPU (and its operating system) runs VDPBF16PS on 512-bit registers.
+int vk_bf16_native_supported(void);
+
+/// The bf16 GEMM of `level`: VDPBF16PS when `native` is nonzero, `level` is AVX-512 and the CPU has it, else the
+/// level's emulation (the baseline's when `vk_supported(level)` is 0). Never NULL.
+const vk_gemm_bf16_kernels *vk_gemm_bf16_kernels_for(vk_level level, int native);
+
+/// The float32 values ([n, k], exactly the bf16 values) of a B packed by a kernel with `nr` columns per panel.
+void vk_gemm_bf16_unpack_b(const uint32_t *packed, ptrdiff_t nr, ptrdiff_t n, ptrdiff_t k, float *b);
+
+/// x rounded to the nearest bf16 (ties to even), as the kernels round; NaN stays NaN.
+float vk_bf16_round_float(float x);
 
 // ---- Worker threads (pool.c): the parallel sections of the CPU backend. ----
 
