@@ -44,6 +44,14 @@ struct ModelOptions: ParsableArguments {
     @Option(name: .long, help: "Attention heads, for weight files that do not say (default: hidden size / 64).")
     var heads: Int?
 
+    @Option(name: .long, help: ArgumentHelp("""
+        Number format of the linear layers and the attention's products: fp32 (the default), bf16 (CPU: \
+        weights rounded once to bfloat16, activations rounded as the GEMM reads them, float32 sums; fast on \
+        CPUs with AVX512-BF16), fp16 (OpenCL: weights stored as half), or auto (bf16 on a CPU with native \
+        bf16, else fp32). See the Precision article for the fidelity each keeps.
+        """, valueName: "precision"))
+    var precision = "fp32"
+
     @OptionGroup var logging: LoggingOptions
 
 
@@ -94,14 +102,32 @@ struct ModelOptions: ParsableArguments {
             throw CLIError("\(checkpoint.weights.path): \(error)")
         }
         let started = Date()
+        let chosen = try chosenPrecision(for: device)
         let config = try ViTConfig.inferred(from: file, heads: heads ?? checkpoint.heads)
-        let encoder = ViTEncoder(weights: try ViTHostWeights.load(file, config: config).tensors(on: device))
+        let encoder = ViTEncoder(weights: try ViTHostWeights.load(file, config: config)
+            .tensors(on: device, precision: chosen))
         let seconds = String(format: "%.2f", Date().timeIntervalSince(started))
+        let kernel = Precision.cpuKernelName(for: chosen).map { ", \($0) kernels" } ?? ""
         Logger(label: "vitreous").debug("""
             loaded \(checkpoint.weights.path) (\(config.family), D \(config.hiddenSize), \(config.depth) blocks, \
-            \(config.heads) heads, \(config.registerCount) registers) onto \(device) in \(seconds) s
+            \(config.heads) heads, \(config.registerCount) registers) onto \(device) (\(chosen)\(kernel)) in \(seconds) s
             """)
         return encoder
+    }
+
+    /// The `--precision` for a model on `device`, with a warning where bf16 would only be emulated.
+    func chosenPrecision(for device: Device) throws -> Precision {
+        let chosen: Precision
+        do {
+            chosen = try Precision.parse(precision, for: device)
+        } catch {
+            throw CLIError("--precision \(precision): \(error)")
+        }
+        if chosen == .bf16 && !Precision.cpuHasNativeBF16 {
+            Logger(label: "vitreous").warning(
+                "--precision bf16: this CPU has no AVX512-BF16, so bf16 is emulated (bf16 results, no speed-up)")
+        }
+        return chosen
     }
 }
 

@@ -59,7 +59,7 @@ extension Encode {
         let parameters = try DatasetParameters(
             weights: try ModelLocation(modelOptions.model).weights, config: encoder.config, size: modelOptions.size,
             crop: modelOptions.crop, exifOrientation: inputs.exifOrientation, patches: dataset.patches,
-            layers: selected, shards: shard.count)
+            layers: selected, shards: shard.count, precision: encoder.precision)
         try parameters.establish(in: folder)
         let run = DatasetRun(
             encoder: encoder, policy: try modelOptions.resizePolicy(for: encoder.config),

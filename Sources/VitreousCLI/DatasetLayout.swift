@@ -2,6 +2,7 @@ internal import Crypto
 import Foundation
 import VitreousImage
 import VitreousModel
+import VitreousTensor
 
 /// Which part of the sorted input list a run encodes: shard `index` of `count` takes the inputs at positions
 /// `index`, `index + count`, `index + 2·count`… (round robin, so every shard sees a mix of the folders).
@@ -92,11 +93,14 @@ struct DatasetParameters {
     let object: [String: Any]
 
     init(weights: URL, config: ViTConfig, size: String, crop: CropRounding, exifOrientation: Bool,
-         patches: Bool, layers: [Int], shards: Int) throws {
+         patches: Bool, layers: [Int], shards: Int, precision: Precision = .fp32) throws {
         let configObject = try JSONSerialization.jsonObject(with: JSONEncoder().encode(config))
+        var model: [String: Any] = ["sha256": try fileSHA256(weights), "config": configObject]
+        // Only a reduced precision is recorded, so that folders written before precisions existed still resume.
+        if precision != .fp32 { model["precision"] = precision.rawValue }
         object = [
             "format": DatasetFiles.format,
-            "model": ["sha256": try fileSHA256(weights), "config": configObject],
+            "model": model,
             "preprocessing": [
                 "size": size, "crop_rounding": crop.rawValue, "exif_orientation": exifOrientation,
                 "resample": config.family == .dinov3 && size.lowercased() != "auto"

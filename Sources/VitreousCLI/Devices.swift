@@ -22,6 +22,8 @@ struct Devices: ParsableCommand {
                 },
                 "problem": Device.openCLProblem ?? NSNull(),
                 "default": selection.device.description, "reason": selection.reason,
+                "cpu_bf16": Precision.cpuHasNativeBF16 ? "native" : "emulated",
+                "auto_precision_cpu": Precision.automatic(for: .cpu).rawValue,
             ]
             let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))
@@ -55,6 +57,9 @@ struct Devices: ParsableCommand {
         case .failure(let error):
             print("CPU kernels: \(error) (this CPU runs \(levels))")
         }
+        print(Precision.cpuHasNativeBF16
+            ? "CPU bf16: native (AVX512-BF16 VDPBF16PS); --precision auto picks bf16 on the CPU"
+            : "CPU bf16: emulated (no AVX512-BF16: same results as native, no speed-up); --precision auto picks fp32")
         let selection = Device.defaultSelection
         print("Default device: \(selection.device) — \(selection.reason)")
         print("Override with --device cpu|opencl|opencl:N or VITREOUS_DEVICE.")

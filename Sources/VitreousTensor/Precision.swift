@@ -60,6 +60,9 @@ public enum Precision: String, CaseIterable, Sendable, Codable, CustomStringConv
         }
     }
 
+    /// `values` rounded to the nearest bf16 (ties to even) as the CPU's bf16 path rounds them, as floats.
+    public static func roundedToBF16(_ values: [Float]) -> [Float] { values.map(vk_bf16_round_float) }
+
     /// The name of the kernel that runs this precision's products on the CPU: `avx512bf16` for VDPBF16PS, else
     /// the instruction-set level that emulates it; nil for ``fp32`` and ``fp16``.
     public static func cpuKernelName(for precision: Precision) -> String? {
