@@ -74,7 +74,7 @@ let package = Package(
         .executableTarget(
             name: "vitreous-bench",
             dependencies: [
-                "VitreousTensor", "VitreousModel", "VitreousTesting",
+                "VitreousTensor", "VitreousModel", "VitreousTesting", "VitreousRepair", "VitreousDemo",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -12,6 +12,7 @@ struct Breakdown {
     let size: Int
     let batch: Int
     let samples: Int
+    var precision: Precision = .fp32
     /// The options of the pass: none, or what repair asks of it (``EncoderBenchmarks/repairOptions(for:)``).
     var options = EncoderOptions()
 
@@ -22,7 +23,7 @@ struct Breakdown {
     }
 
     func run() throws -> (rows: [Row], total: Double) {
-        let weights = try ViTHostWeights.random(config: config, seed: 1).tensors(on: device)
+        let weights = try ViTHostWeights.random(config: config, seed: 1).tensors(on: device, precision: precision)
         let encoder = ViTEncoder(weights: weights)
         let images = try Tensor(benchmarkValues(batch * 3 * size * size, seed: 1), shape: [batch, 3, size, size],
                                 on: device)

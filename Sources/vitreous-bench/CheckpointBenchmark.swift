@@ -7,9 +7,10 @@ import VitreousTensor
 struct CheckpointBenchmark {
     let device: Device
     let samples: Int
+    var precision: Precision = .fp32
 
     func run(model: String, input: String?, output: String?) throws -> BenchmarkResult {
-        let encoder = try ViTEncoder(contentsOf: URL(fileURLWithPath: model), on: device)
+        let encoder = try ViTEncoder(contentsOf: URL(fileURLWithPath: model), on: device, precision: precision)
         let batch: Tensor
         if let input {
             let array = try NPYArray(contentsOf: URL(fileURLWithPath: input))
@@ -30,7 +31,8 @@ struct CheckpointBenchmark {
         }
         let gflops = flops / timing.median / 1e9
         return BenchmarkResult(
-            device: device.description, name: "encoder \((model as NSString).lastPathComponent)",
+            device: device.description,
+            name: "encoder \((model as NSString).lastPathComponent)" + (precision == .fp32 ? "" : " \(precision)"),
             shape: String(format: "batch %d, %d×%d px, %.1f ms/image", images, batch.shape[3], batch.shape[2],
                           timing.median * 1000 / Double(images)),
             timing: timing, rate: gflops, unit: "GFLOP/s", percentOfCeiling: nil, verifyError: nil)

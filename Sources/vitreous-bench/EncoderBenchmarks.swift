@@ -17,6 +17,8 @@ struct EncoderBenchmarks {
     let models: [String]
     let sizes: [Int]
     let batches: [Int]
+    /// The precision of the encoder rows (named in each row unless fp32).
+    var precision: Precision = .fp32
 
     /// The encoder sizes `--models` accepts.
     static let modelConfigs: [(String, ViTConfig)] = [
@@ -55,14 +57,14 @@ struct EncoderBenchmarks {
         }
         for label in models {
             let config = try Self.config(named: label)
-            let name = "encoder \(label)"
+            let name = "encoder \(label)" + (precision == .fp32 ? "" : " \(precision)")
             // Sizes this model's patch divides (518 is for patch 14, not DINOv3's 16).
             let sizes = self.sizes.filter { $0 % config.patchSize == 0 }
             // Build the weights only when one of this model's rows passes --filter.
             let rows = sizes.flatMap { size in batches.map { "\(name) \(size)px b\($0)" } }
             guard selection.parts.contains(.encoders), rows.contains(where: selection.matches) else { continue }
             let hostWeights = try ViTHostWeights.random(config: config, seed: 1)
-            let encoder = ViTEncoder(weights: try hostWeights.tensors(on: device))
+            let encoder = ViTEncoder(weights: try hostWeights.tensors(on: device, precision: precision))
             for size in sizes {
                 for batch in batches {
                     let row = "\(name) \(size)px b\(batch)"

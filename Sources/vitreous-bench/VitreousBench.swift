@@ -87,6 +87,20 @@ struct VitreousBench: ParsableCommand {
         """, valueName: "file"))
     var model: String?
 
+    @Option(name: .long, help: ArgumentHelp("""
+        Precision of the encoder rows, --breakdown and --model: fp32 (default), bf16 (CPU), fp16 (OpenCL) or auto; \
+        a precision a device does not run skips that device with a note.
+        """, valueName: "precision"))
+    var precision = "fp32"
+
+    @Flag(name: .long, help: """
+        Compare each reduced precision (bf16 on the CPU, fp16 on OpenCL devices) with fp32 on the same weights and \
+        images: token error, CLS and patch cosines, norm maps, artifact flags, defect directions and the \
+        test-time-register repair, on the planted DINOv2-style model, --models (default vit-s, dinov3-vit-s16) \
+        and --model with --input.
+        """)
+    var fidelity = false
+
     @Option(name: .long, help: ArgumentHelp("With --model: the input batch, a float32 .npy [B, 3, H, W] (normalised).",
                                             valueName: "file"))
     var input: String?
@@ -133,6 +147,12 @@ struct VitreousBench: ParsableCommand {
             for info in Device.openCLDevices { print("  \(info)") }
             if Device.openCLDevices.isEmpty { print("  no OpenCL device: \(Device.openCLProblem ?? "")") }
         }
+        if fidelity {
+            let labels = models.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
+                ?? ["vit-s", "dinov3-vit-s16"]
+            try FidelityReport(devices: devices, models: labels, checkpoint: model, input: input, json: json).run()
+            return
+        }
         var results: [BenchmarkResult] = []
         if breakdown {
             let labels = models.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
@@ -146,14 +166,15 @@ struct VitreousBench: ParsableCommand {
                     throw ValidationError(error.description)
                 }
                 for device in devices {
+                    guard let chosen = try precision(on: device) else { continue }
                     for batch in batchSizes {
                         let (rows, total) = try Breakdown(device: device, config: config, size: 224, batch: batch,
-                                                          samples: quick ? 3 : samples).run()
+                                                          samples: quick ? 3 : samples, precision: chosen).run()
                         print(Breakdown.render(rows, total: total, title: "\(device): \(label), 224 px, batch \(batch)"))
                     }
                     // The same pass with repair's outputs, to show what they add (the "+repair" encoder row).
                     let repair = Breakdown(device: device, config: config, size: 224, batch: 1,
-                                           samples: quick ? 3 : samples,
+                                           samples: quick ? 3 : samples, precision: chosen,
                                            options: EncoderBenchmarks.repairOptions(for: config))
                     let (rows, total) = try repair.run()
                     print(Breakdown.render(rows, total: total,
@@ -164,7 +185,8 @@ struct VitreousBench: ParsableCommand {
         }
         if let model {
             for device in devices {
-                results.append(try CheckpointBenchmark(device: device, samples: samples).run(
+                guard let chosen = try precision(on: device) else { continue }
+                results.append(try CheckpointBenchmark(device: device, samples: samples, precision: chosen).run(
                     model: model, input: input, output: output))
             }
             try emit(results)
@@ -193,9 +215,11 @@ struct VitreousBench: ParsableCommand {
             results += ops
             let ceiling = ops.first { $0.name.hasPrefix("gemm ceiling") }?.rate
             do {
+                guard let chosen = try precision(on: device) else { continue }
                 results += try EncoderBenchmarks(device: device, samples: suite.samples, quick: quick, verify: verify,
                                                  selection: selection, gemmCeiling: ceiling, models: encoderModels,
-                                                 sizes: encoderSizes, batches: encoderBatches).run(progress: progress)
+                                                 sizes: encoderSizes, batches: encoderBatches,
+                                                 precision: chosen).run(progress: progress)
             } catch let error as BenchmarkOptionError {
                 throw ValidationError(error.description)
             }
@@ -205,6 +229,19 @@ struct VitreousBench: ParsableCommand {
                 + selection.skipped.joined(separator: ", ") + "\n").utf8))
         }
         try emit(results.map(withPeakShare))
+    }
+
+    /// The `--precision` on `device`, or nil (with a note) when the device does not run it.
+    private func precision(on device: Device) throws -> Precision? {
+        do {
+            return try Precision.parse(precision, for: device)
+        } catch VitreousError.invalidArgument(let message) where precision.lowercased() != "auto"
+                    && Precision(rawValue: precision.lowercased()) != nil {
+            FileHandle.standardError.write(Data("vitreous-bench: skipping \(device): \(message)\n".utf8))
+            return nil
+        } catch {
+            throw ValidationError("--precision \(precision): \(error)")
+        }
     }
 
     /// `result` with its share of the datasheet peak given on the command line, if any.
