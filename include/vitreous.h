@@ -161,6 +161,33 @@ vitreous_status vitreous_model_load(const char *path, int32_t device, vitreous_m
  *  Errors: NULL_POINTER, UNKNOWN_DEVICE, BACKEND, OUT_OF_MEMORY. */
 vitreous_status vitreous_model_create_demo(int32_t device, vitreous_model **model);
 
+/** Number formats of a model's linear layers and attention products (see the Precision article). */
+typedef enum vitreous_precision {
+    /** Everything float32 (what vitreous_model_load() and vitreous_model_create_demo() give). */
+    VITREOUS_PRECISION_FP32 = 0,
+    /** CPU: linear weights rounded once to bfloat16 and packed in half the memory, activations rounded to bf16
+     *  as the GEMM and attention read them, float32 sums; fast on CPUs with AVX512-BF16, emulated elsewhere. */
+    VITREOUS_PRECISION_BF16 = 1,
+    /** OpenCL: linear weights stored as half on the device, float32 arithmetic. */
+    VITREOUS_PRECISION_FP16 = 2,
+    /** BF16 on a CPU with native bf16 dot products, else FP32. */
+    VITREOUS_PRECISION_AUTO = 3
+} vitreous_precision;
+
+/** vitreous_model_load() with the linear layers in `precision` (a vitreous_precision), converted once here.
+ *  Errors: those of vitreous_model_load(), and INVALID_ARGUMENT for a precision that is not one of
+ *  vitreous_precision or that the device does not run (BF16 off the CPU, FP16 on the CPU). */
+vitreous_status vitreous_model_load_with_precision(const char *path, int32_t device, int32_t precision,
+                                                   vitreous_model **model);
+
+/** vitreous_model_create_demo() with the linear layers in `precision`; errors as
+ *  vitreous_model_load_with_precision(). */
+vitreous_status vitreous_model_create_demo_with_precision(int32_t device, int32_t precision, vitreous_model **model);
+
+/** The precision a model computes in (a vitreous_precision, never AUTO) into *precision.
+ *  Errors: NULL_POINTER, INVALID_HANDLE. */
+vitreous_status vitreous_model_get_precision(const vitreous_model *model, int32_t *precision);
+
 /** Writes the model's configuration to *info. Errors: NULL_POINTER, INVALID_HANDLE. */
 vitreous_status vitreous_model_get_info(const vitreous_model *model, vitreous_model_info *info);
 

@@ -99,17 +99,62 @@ public func vitreous_device_name(_ index: Int32, _ buffer: UnsafeMutablePointer<
 @_cdecl("vitreous_model_load")
 public func vitreous_model_load(_ path: UnsafePointer<CChar>?, _ device: Int32,
                                 _ model: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
-    let function = "vitreous_model_load"
+    loadModel("vitreous_model_load", path, device, Int32(PrecisionCode.fp32.rawValue), model)
+}
+
+/// `vitreous_status vitreous_model_load_with_precision(const char *path, int32_t device, int32_t precision,
+/// vitreous_model **model)`.
+@_cdecl("vitreous_model_load_with_precision")
+public func vitreous_model_load_with_precision(_ path: UnsafePointer<CChar>?, _ device: Int32, _ precision: Int32,
+                                               _ model: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
+    loadModel("vitreous_model_load_with_precision", path, device, precision, model)
+}
+
+private func loadModel(_ function: String, _ path: UnsafePointer<CChar>?, _ device: Int32, _ precision: Int32,
+                       _ model: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
     model?.pointee = nil
     return entry(function) {
         let path = String(cString: try required(path, function, "path"))
         let model = try required(model, function, "model")
         let device = try DeviceIndex.device(device, function)
+        let precision = try PrecisionCode.precision(precision, on: device, function)
         guard !path.isEmpty else { throw CAPIError(.invalidArgument, "\(function): path is empty") }
         // A Hugging Face folder means its model.safetensors, as `--model` does.
-        let encoder = try ViTEncoder(contentsOf: try CheckpointLocation.weights(path), on: device)
+        let encoder = try ViTEncoder(contentsOf: try CheckpointLocation.weights(path), on: device, precision: precision)
         model.pointee = HandleRegistry.shared.insert(ModelObject(encoder: encoder,
                                                                  deviceIndex: DeviceIndex.index(of: device)))
+    }
+}
+
+/// The values of `vitreous_precision`.
+enum PrecisionCode: Int32 {
+    case fp32 = 0, bf16 = 1, fp16 = 2, auto = 3
+
+    /// The precision a C caller's code names on `device`.
+    static func precision(_ code: Int32, on device: Device, _ function: String) throws -> Precision {
+        guard let named = PrecisionCode(rawValue: code) else {
+            throw CAPIError(.invalidArgument, "\(function): precision \(code) is not a vitreous_precision (0…3)")
+        }
+        let precision: Precision = switch named {
+        case .fp32: .fp32
+        case .bf16: .bf16
+        case .fp16: .fp16
+        case .auto: Precision.automatic(for: device)
+        }
+        do {
+            try precision.check(on: device)
+        } catch {
+            throw CAPIError(.invalidArgument, "\(function): \(error)")
+        }
+        return precision
+    }
+
+    static func code(of precision: Precision) -> Int32 {
+        switch precision {
+        case .fp32: return PrecisionCode.fp32.rawValue
+        case .bf16: return PrecisionCode.bf16.rawValue
+        case .fp16: return PrecisionCode.fp16.rawValue
+        }
     }
 }
 
@@ -117,12 +162,36 @@ public func vitreous_model_load(_ path: UnsafePointer<CChar>?, _ device: Int32,
 /// model, with its planted artifact mechanism.
 @_cdecl("vitreous_model_create_demo")
 public func vitreous_model_create_demo(_ device: Int32, _ model: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
-    let function = "vitreous_model_create_demo"
+    createDemo("vitreous_model_create_demo", device, PrecisionCode.fp32.rawValue, model)
+}
+
+/// `vitreous_status vitreous_model_create_demo_with_precision(int32_t device, int32_t precision,
+/// vitreous_model **model)`.
+@_cdecl("vitreous_model_create_demo_with_precision")
+public func vitreous_model_create_demo_with_precision(_ device: Int32, _ precision: Int32,
+                                                      _ model: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
+    createDemo("vitreous_model_create_demo_with_precision", device, precision, model)
+}
+
+/// `vitreous_status vitreous_model_get_precision(const vitreous_model *model, int32_t *precision)`.
+@_cdecl("vitreous_model_get_precision")
+public func vitreous_model_get_precision(_ model: OpaquePointer?, _ precision: UnsafeMutablePointer<Int32>?) -> Int32 {
+    let function = "vitreous_model_get_precision"
+    return entry(function) {
+        let precision = try required(precision, function, "precision")
+        let object: ModelObject = try HandleRegistry.shared.object(model, "model", function)
+        precision.pointee = PrecisionCode.code(of: object.encoder.precision)
+    }
+}
+
+private func createDemo(_ function: String, _ device: Int32, _ precision: Int32,
+                        _ model: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
     model?.pointee = nil
     return entry(function) {
         let model = try required(model, function, "model")
         let device = try DeviceIndex.device(device, function)
-        let weights = try PlantedArtifacts.weights(variant: .planted, seed: 0).tensors(on: device)
+        let precision = try PrecisionCode.precision(precision, on: device, function)
+        let weights = try PlantedArtifacts.weights(variant: .planted, seed: 0).tensors(on: device, precision: precision)
         model.pointee = HandleRegistry.shared.insert(ModelObject(encoder: ViTEncoder(weights: weights),
                                                                  deviceIndex: DeviceIndex.index(of: device)))
     }
