@@ -228,6 +228,16 @@ def _as_batch(images: ImageInput) -> np.ndarray:
     return np.ascontiguousarray(images)
 
 
+_PRECISIONS = ("fp32", "bf16", "fp16", "auto")
+
+
+def _precision_code(precision: str) -> int:
+    """The C API's vitreous_precision code of a precision name."""
+    if not isinstance(precision, str) or precision.lower() not in _PRECISIONS:
+        raise InvalidArgumentError(f"precision {precision!r} is not one of {', '.join(_PRECISIONS)}")
+    return _PRECISIONS.index(precision.lower())
+
+
 class Encoder:
     """A DINOv2-family Vision Transformer on one device.
 
@@ -236,23 +246,37 @@ class Encoder:
     :func:`devices`, ``"cpu"``, ``"opencl"``, ``"opencl:N"`` or part of a device name. One encoder may be used
     from several threads at once; the GIL is released while it computes. Close it (or use ``with``) to free the
     weights early.
+
+    ``precision`` is ``"fp32"`` (the default), ``"bf16"`` (CPU: weights rounded once to bfloat16, activations
+    rounded as the GEMM reads them, float32 sums; fast with AVX512-BF16), ``"fp16"`` (OpenCL: weights stored as
+    half) or ``"auto"`` (bf16 on a CPU with native bf16, else fp32); :attr:`precision` says which one runs.
     """
 
-    def __init__(self, path_or_hf_folder: str | os.PathLike, device: int | str | Device | None = None) -> None:
+    def __init__(self, path_or_hf_folder: str | os.PathLike, device: int | str | Device | None = None, *,
+                 precision: str = "fp32") -> None:
         if path_or_hf_folder is None:
             raise TypeError("Encoder needs a checkpoint path or a Hugging Face model folder, not None")
         handle = c_void_p()
-        check(lib.vitreous_model_load(os.fsencode(path_or_hf_folder), _device_index(device), byref(handle)))
+        check(lib.vitreous_model_load_with_precision(os.fsencode(path_or_hf_folder), _device_index(device),
+                                                     _precision_code(precision), byref(handle)))
         self._init(handle)
 
     @classmethod
-    def demo(cls, device: int | str | Device | None = None) -> "Encoder":
+    def demo(cls, device: int | str | Device | None = None, *, precision: str = "fp32") -> "Encoder":
         """The model of ``vitreous demo``: a small seeded ViT with a planted artifact mechanism (no files)."""
         handle = c_void_p()
-        check(lib.vitreous_model_create_demo(_device_index(device), byref(handle)))
+        check(lib.vitreous_model_create_demo_with_precision(_device_index(device), _precision_code(precision),
+                                                            byref(handle)))
         encoder = cls.__new__(cls)
         encoder._init(handle)
         return encoder
+
+    @property
+    def precision(self) -> str:
+        """The precision the encoder computes in: ``"fp32"``, ``"bf16"`` or ``"fp16"``."""
+        code = c_int32()
+        check(lib.vitreous_model_get_precision(self.handle(), byref(code)))
+        return _PRECISIONS[code.value]
 
     def _init(self, handle: c_void_p) -> None:
         self._model = _Handle(handle, lib.vitreous_model_free)
