@@ -125,20 +125,40 @@ FN void VK_NAME(bf16_tile)(ptrdiff_t pairs, const void *a, const uint32_t *restr
 #define NATIVE_MC (NATIVE_MR * ((144 + NATIVE_MR - 1) / NATIVE_MR))
 #define NATIVE_TARGET __attribute__((target("avx512f,avx512bf16,avx512bw,avx512vl,avx2,fma")))
 
-/// Zero-padded micro-panels of A as bf16 pairs: [⌈kc/2⌉][NATIVE_MR] words.
+/// Zero-padded micro-panels of A as bf16 pairs: [⌈kc/2⌉][NATIVE_MR] words. Each row is rounded with vector code
+/// into `rows16` (a row of bf16 values read as 32-bit words is exactly its pairs), then the panel is a transpose
+/// of those words: rounding in the transposing loop itself ran 2 loads and the rounding per word and left the
+/// n = 384 layers at 79 % of the bf16 peak.
 static inline NATIVE_TARGET __attribute__((always_inline)) void
 bf16_native_pack_a(const float *a, ptrdiff_t lda, ptrdiff_t rows, ptrdiff_t kc, uint32_t *packed) {
     const ptrdiff_t pairs = (kc + 1) / 2;
+    uint32_t rows16[NATIVE_MR * (VK_GEMM_MAX_DEPTH / 2 + 1)] __attribute__((aligned(64)));
     for (ptrdiff_t p = 0; p < rows; p += NATIVE_MR) {
         uint32_t *panel = packed + p * pairs;
-        const float *first = a + p * lda;
         const ptrdiff_t height = rows - p < NATIVE_MR ? rows - p : NATIVE_MR;
-        for (ptrdiff_t q = 0; q < pairs; q++)
-            for (ptrdiff_t i = 0; i < NATIVE_MR; i++) {
-                const uint32_t low = i < height ? vk_bf16_bits(first[i * lda + 2 * q]) : 0;
-                const uint32_t high = i < height && 2 * q + 1 < kc ? vk_bf16_bits(first[i * lda + 2 * q + 1]) : 0;
-                panel[q * NATIVE_MR + i] = low | high << 16;
+        for (ptrdiff_t i = 0; i < NATIVE_MR; i++) {
+            uint16_t *line = (uint16_t *)(rows16 + i * pairs);
+            const float *source = a + (p + i) * lda;
+            ptrdiff_t kk = 0;
+            if (i < height) {
+                for (; kk + 16 <= kc; kk += 16) {
+                    VK_NAME(vu) bits;
+                    memcpy(&bits, source + kk, sizeof bits);
+                    // NaN stays NaN (quiet), as vk_bf16_bits does; the rest rounds to nearest, ties to even.
+                    const VK_NAME(vu) nan = (bits & 0x7FFFFFFFu) > 0x7F800000u;
+                    bits = ((bits + 0x7FFFu + ((bits >> 16) & 1u)) & ~nan) | ((bits | 0x400000u) & nan);
+                    const __m256i half = _mm512_cvtepi32_epi16((__m512i)(bits >> 16));
+                    memcpy(line + kk, &half, sizeof half);
+                }
+                for (; kk < kc; kk++) line[kk] = (uint16_t)vk_bf16_bits(source[kk]);
             }
+            for (; kk < 2 * pairs; kk++) line[kk] = 0;  // rows past the edge, and the odd depth's partner
+        }
+        for (ptrdiff_t q = 0; q < pairs; q++)
+#if defined(__clang__)
+#pragma clang loop vectorize(disable)
+#endif
+            for (ptrdiff_t i = 0; i < NATIVE_MR; i++) panel[q * NATIVE_MR + i] = rows16[i * pairs + q];
     }
 }
 
