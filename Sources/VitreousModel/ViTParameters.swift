@@ -194,6 +194,10 @@ extension ViTParameters where Value == [Float] {
             guard values.count == shape.reduce(1, *) else {
                 throw ModelError.invalidArgument("a parameter has \(values.count) values but its shape is \(shape)")
             }
+            if precision == .fp16, slot.isLinearWeight, let index = values.firstIndex(where: { abs($0) > 65504 }) {
+                throw ModelError.invalidArgument("fp16 cannot hold \(slot): weight \(index) is \(values[index]), beyond "
+                    + "half precision's largest value 65504; use fp32 for this model")
+            }
             let tensor = try Tensor(values, shape: shape, on: device)
             return slot.isLinearWeight ? try linearWeight(tensor, precision: precision) : tensor
         }
