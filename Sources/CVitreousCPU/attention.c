@@ -8,6 +8,9 @@
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 /// Keys per block of the online softmax: one packed Kᵀ tile (head_dim × 64 floats) and one V tile
 /// (64 × head_dim), 16 KiB each at head_dim 64, stay in L1 while every row group of a query block uses them.
@@ -20,7 +23,7 @@ typedef struct vk_attention_layout {
     ptrdiff_t key_blocks;  // ⌈tokens / VK_ATTENTION_KEYS⌉
     ptrdiff_t dim;         // head_dim rounded up to 16 floats (a whole number of vectors at every level)
     ptrdiff_t rows;        // the query block, a multiple of VK_ATTENTION_ROW_MULTIPLE
-    size_t keys, values, bias, queries, accumulators, maxima, sums, scores, corrections, requests, bytes;
+    size_t keys, values, bias, queries, accumulators, maxima, sums, scores, corrections, requests, pairs, bytes;
 } vk_attention_layout;
 
 static vk_attention_layout vk_attention_layout_of(const vk_attention_problem *p) {
@@ -41,6 +44,7 @@ static vk_attention_layout vk_attention_layout_of(const vk_attention_problem *p)
     VK_TAKE(scores, (size_t)(VK_ATTENTION_ROW_MULTIPLE * VK_ATTENTION_KEYS) * f);
     VK_TAKE(corrections, (size_t)VK_ATTENTION_ROW_MULTIPLE * f);
     VK_TAKE(requests, (size_t)layout.rows * sizeof(ptrdiff_t));
+    VK_TAKE(pairs, (size_t)(VK_ATTENTION_ROW_MULTIPLE * VK_ATTENTION_KEYS / 2) * sizeof(uint32_t));  // bf16 numerators
 #undef VK_TAKE
     layout.bytes = at;
     return layout;

@@ -183,6 +183,11 @@ INL void VK_NAME(finish_probabilities)(float *line, ptrdiff_t count, float maxim
                                           * inverse, count - j);
 }
 
+#if VK_LEVEL_INDEX == 2 && defined(__x86_64__)
+#include "attention_bf16_impl.h"
+#define VK_BF16_NATIVE(p) ((p)->bf16 == 2 && vk_bf16_native_supported())
+#endif
+
 FN void VK_NAME(attention)(const vk_attention_problem *p, ptrdiff_t first, ptrdiff_t last, void *scratch) {
     const vk_attention_layout layout = vk_attention_layout_of(p);
     char *base = scratch;
@@ -193,6 +198,12 @@ FN void VK_NAME(attention)(const vk_attention_problem *p, ptrdiff_t first, ptrdi
     float *corrections = (float *)(base + layout.corrections);
     ptrdiff_t *requests = (ptrdiff_t *)(base + layout.requests);
     const ptrdiff_t tokens = p->tokens, head_dim = p->head_dim, dim = layout.dim, rows = layout.rows;
+#if VK_LEVEL_INDEX == 2 && defined(__x86_64__)
+    // VDPBF16PS on bf16 pairs (attention_bf16_impl.h) where asked for and present; the same data otherwise.
+    uint32_t *pairs = (uint32_t *)(base + layout.pairs);
+    const int native = VK_BF16_NATIVE(p);
+    const ptrdiff_t head_pairs = (head_dim + 1) / 2;
+#endif
     const ptrdiff_t blocks = (tokens + rows - 1) / rows, asked = p->probabilities ? p->probability_row_count : 0;
     const float query_scale = p->scale * 1.44269504088896341f;  // log2 e: scores in base 2
     ptrdiff_t packed = -1;
@@ -201,9 +212,19 @@ FN void VK_NAME(attention)(const vk_attention_problem *p, ptrdiff_t first, ptrdi
         const ptrdiff_t start = (item % blocks) * rows, count = rows < tokens - start ? rows : tokens - start;
         const ptrdiff_t used = (count + R - 1) / R * R;  // rows the groups compute; those past count are zero
         if (head != packed) {
+#if VK_LEVEL_INDEX == 2 && defined(__x86_64__)
+            if (native) bf16n_pack_head(p, &layout, b, h, (uint32_t *)kt, (uint32_t *)vp, bias);
+            else
+#endif
             VK_NAME(pack_head)(p, &layout, b, h, kt, vp, bias);
             packed = head;
         }
+#if VK_LEVEL_INDEX == 2 && defined(__x86_64__)
+        if (native)
+            bf16n_pack_queries(p->q + (b * tokens + start) * p->q_ld + h * head_dim, p->q_ld, head_dim, count, used,
+                               (uint32_t *)queries);
+        else
+#endif
         for (ptrdiff_t i = 0; i < used; i++) {
             float *row = queries + i * dim;
             const float *q = p->q + (b * tokens + start + i) * p->q_ld + h * head_dim;
@@ -226,12 +247,26 @@ FN void VK_NAME(attention)(const vk_attention_problem *p, ptrdiff_t first, ptrdi
             const ptrdiff_t span = tokens - kb * KB < KB ? tokens - kb * KB : KB, vectors = (span + L - 1) / L;
             const float *tile = kt + kb * head_dim * KB, *values = vp + kb * KB * dim;
             for (ptrdiff_t g = 0; g < used; g += R) {
+#if VK_LEVEL_INDEX == 2 && defined(__x86_64__)
+                if (native)
+                    bf16n_score_tile((const uint32_t *)queries + g * head_pairs, head_pairs,
+                                     (const uint32_t *)kt + kb * head_pairs * KB, scores, query_scale, vectors);
+                else
+#endif
                 VK_NAME(score_tile)(queries + g * dim, dim, tile, head_dim, scores, vectors);
                 float *raw[R];
                 for (int r = 0; r < R; r++)
                     raw[r] = requests[g + r] >= 0 ? probabilities + requests[g + r] * tokens + kb * KB : NULL;
                 VK_NAME(softmax_step)(scores, bias + kb * KB, span, vectors, maxima + g, sums + g, corrections, raw,
                                       p->bf16);
+#if VK_LEVEL_INDEX == 2 && defined(__x86_64__)
+                if (native) {
+                    bf16n_pair_rows(scores, pairs);
+                    bf16n_value_rows(pairs, (const uint32_t *)vp + kb * (KB / 2) * dim, dim, (span + 1) / 2,
+                                     acc + g * dim, corrections);
+                    continue;
+                }
+#endif
                 for (ptrdiff_t c = 0; c < dim; c += NV * L) {
                     float *target = acc + g * dim + c;
                     switch ((dim - c) / L < NV ? (dim - c) / L : NV) {
@@ -263,6 +298,7 @@ FN void VK_NAME(attention)(const vk_attention_problem *p, ptrdiff_t first, ptrdi
     }
 }
 
+#undef VK_BF16_NATIVE
 #undef KB
 #undef R
 #undef NV

@@ -39,7 +39,7 @@ extension CPUBackend {
             batch: g.batch, tokens: g.tokens, heads: g.heads, head_dim: g.headDim, scale: g.scale,
             key_mask: try keyMask.map { UnsafePointer(try host($0)) }, probability_rows: nil,
             probability_row_count: 0, probabilities: nil, query_block: plan.queryBlock,
-            bf16: g.bf16Products ? 1 : 0)
+            bf16: BF16Kernels.attentionMode(bf16: g.bf16Products))
         let level = CPUInstructionSet.current
         guard let run = vk_attention_for(level.level) else {  // never NULL (CVitreousCPU.h)
             throw VitreousError.deviceUnavailable("CPU attention: no kernel for instruction set \(level)")

@@ -96,9 +96,14 @@ enum BF16Kernels {
         try $forcedNative.withValue(native, operation: body)
     }
 
+    /// Whether the calling task asks for VDPBF16PS (used where the level is AVX-512 and the CPU has it).
+    static var wantsNative: Bool { forcedNative ?? ((try? selection.get()) ?? true) }
+
     /// The bf16 GEMM for the calling task's instruction-set level.
     static var current: vk_gemm_bf16_kernels {
-        let native = forcedNative ?? ((try? selection.get()) ?? true)
-        return vk_gemm_bf16_kernels_for(CPUInstructionSet.current.level, native ? 1 : 0).pointee  // never NULL
+        vk_gemm_bf16_kernels_for(CPUInstructionSet.current.level, wantsNative ? 1 : 0).pointee  // never NULL
     }
+
+    /// `vk_attention_problem.bf16` for a problem in `precision`: 2 (VDPBF16PS where present), 1 (emulated), 0.
+    static func attentionMode(bf16: Bool) -> Int32 { bf16 ? (wantsNative ? 2 : 1) : 0 }
 }

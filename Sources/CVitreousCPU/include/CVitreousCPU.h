@@ -95,7 +95,8 @@ typedef struct vk_attention_problem {
     ptrdiff_t query_block;
     /// Nonzero: both products take bf16 operands, as a bf16 model computes them — Q, K and V rounded to bf16
     /// (to nearest, ties to even) when packed, the softmax numerators rounded before P·V (their sum is not);
-    /// every product and sum stays float32.
+    /// every product and sum stays float32. 1 computes them with float32 fused multiply-adds; 2 with VDPBF16PS
+    /// at the AVX-512 level where vk_bf16_native_supported() (else as 1), the scale applied to the scores.
     int bf16;
 } vk_attention_problem;
 
