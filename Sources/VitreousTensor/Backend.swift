@@ -8,7 +8,13 @@ public enum Activation: Int32, Sendable, CaseIterable {
     case gelu = 1
 }
 
-/// The operations one device implements. ``CPUBackend`` and ``OpenCLBackend`` are the two kinds.
+/// What every device provides: memory (allocate, upload, read back, copy, wait, pool counters) and the kind that
+/// ops switch on. ``CPUBackend`` and ``OpenCLBackend`` are the two kinds.
+///
+/// Ops are not requirements of this protocol: each public op checks its inputs, then switches on ``kind`` and
+/// calls the implementation of that backend, declared beside the op (AddingAnOp.md). `matmul`,
+/// `biasActivation` and `attention` are requirements still, until linear algebra and attention move to that
+/// pattern too.
 ///
 /// Not public: shapes are validated by the public operations before a backend sees them, so backends receive
 /// flat sizes and trust them; code outside the package reaches a backend only through those checked ops.
@@ -17,8 +23,7 @@ public enum Activation: Int32, Sendable, CaseIterable {
 package protocol Backend: AnyObject, Sendable {
     /// The device this backend runs on.
     var device: Device { get }
-    /// The backend as its concrete type: an op added as a unit (AddingAnOp.md) calls its implementation on each
-    /// backend through this switch instead of a requirement of this protocol.
+    /// The backend as its concrete type: each op calls its implementation on each backend through this switch.
     var kind: BackendKind { get }
 
     /// A tensor whose elements are undefined until an operation writes them
@@ -44,40 +49,6 @@ package protocol Backend: AnyObject, Sendable {
                 batch: Int, m: Int, n: Int, k: Int, transposeB: Bool, shareB: Bool) throws
     /// In place on a fresh `y` of `rows × columns`: `y = act(y + bias)` (bias of `columns`, optional).
     func biasActivation(_ y: Tensor, bias: Tensor?, activation: Activation, columns: Int) throws
-    /// Layer norm of `rows` rows of `dim`.
-    func layerNorm(_ x: Tensor, weight: Tensor, bias: Tensor, rows: Int, dim: Int, eps: Float, out: Tensor) throws
-    /// Per-token L2 norms of `[batch, tokens, dim]` into `norms` `[batch, tokens]`, and per image
-    /// `(max, argmax, mean)` over tokens `range` into `stats` `[batch, 3]`.
-    func tokenNorms(_ x: Tensor, batch: Int, tokens: Int, dim: Int, range: Range<Int>,
-                    norms: Tensor, stats: Tensor) throws
-    /// Element-wise exact GELU.
-    func gelu(_ x: Tensor, out: Tensor) throws
-    /// Element-wise sum of two tensors of equal count.
-    func add(_ a: Tensor, _ b: Tensor, out: Tensor) throws
-    /// `out = residual + gamma ⊙ x`, `gamma` broadcast over rows of `columns`.
-    func layerScale(_ x: Tensor, gamma: Tensor, residual: Tensor, columns: Int, out: Tensor) throws
-    /// Softmax over each of `rows` rows of `columns`.
-    func softmax(_ x: Tensor, rows: Int, columns: Int, out: Tensor) throws
-
-    // Token layout (ViT embedding and outputs)
-
-    /// im2col of a stride-`patch` convolution: `[batch, channels, height, width]` →
-    /// `[batch, gh·gw, channels·patch·patch]`, rows ordered (channel, ky, kx).
-    func patchify(_ images: Tensor, batch: Int, channels: Int, height: Int, width: Int, patch: Int,
-                  out: Tensor) throws
-    /// `[batch, 1 + registers + patches + extra, dim]`: CLS + position 0, the registers, each patch + its
-    /// position, then `extra` zero tokens.
-    func assembleTokens(patches: Tensor, cls: Tensor, registers: Tensor?, positions: Tensor, batch: Int,
-                        registerCount: Int, patchCount: Int, extraCount: Int, dim: Int, out: Tensor) throws
-    /// Tokens `range` of each item of `[batch, tokens, dim]` into `[batch, range.count, dim]`.
-    func sliceTokens(_ x: Tensor, batch: Int, tokens: Int, dim: Int, range: Range<Int>, out: Tensor) throws
-    /// `silu(gate) ⊙ up` for rows `[gate | up]` of `2·hidden`.
-    func swiglu(_ x: Tensor, rows: Int, hidden: Int, out: Tensor) throws
-
-    /// Test-time registers, in place on a fresh `h` `[batch, tokens, hidden]`: see
-    /// ``shiftNeurons(_:neurons:registers:patches:rule:scale:)``.
-    func shiftNeurons(_ h: Tensor, batch: Int, tokens: Int, hidden: Int, neurons: [Int], registers: Range<Int>,
-                      patches: Range<Int>, rule: NeuronShiftRule, scale: Float) throws
 
     // Attention
 

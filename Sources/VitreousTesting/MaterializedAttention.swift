@@ -28,8 +28,7 @@ public func materializedAttention(q: Tensor, k: Tensor, v: Tensor, scale: Float?
     let scores = try backend.empty(shape: [groups, tokens, tokens])
     try backend.matmul(scaled, k, into: scores, batch: groups, m: tokens, n: tokens, k: headDim,
                        transposeB: true, shareB: false)
-    let weights = try backend.empty(shape: [groups, tokens, tokens])
-    if tokens > 0 { try backend.softmax(scores, rows: groups * tokens, columns: tokens, out: weights) }
+    let weights = try softmax(scores)
     let out = try backend.empty(shape: q.shape)
     try backend.matmul(weights, v, into: out, batch: groups, m: tokens, n: headDim, k: tokens,
                        transposeB: false, shareB: false)

@@ -6,11 +6,14 @@ import os
 import threading
 from ctypes import byref, c_int32, c_void_p, create_string_buffer
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence, Union
+from typing import TYPE_CHECKING, Iterable, Sequence, Union
 
 import numpy as np
 
 from ._native import ClosedError, InvalidArgumentError, check, lib
+
+if TYPE_CHECKING:  # only a type in Encoder.encode's signature: _repair imports this module, not the other way
+    from ._repair import RegisterNeurons
 
 Size = Union[int, str, tuple[int, int], None]
 ImageInput = Union[np.ndarray, str, os.PathLike, Sequence[Union[np.ndarray, str, os.PathLike]]]
@@ -394,5 +397,3 @@ def _features(result: _Handle, layers: list[int]) -> Features:
                     test_time_registers=tokens[:, first + gh * gw:], hidden_states=hidden, token_norms=norms,
                     cls_attention=attention, _result=result)
 
-
-from ._repair import RegisterNeurons  # noqa: E402  (a type in Encoder.encode's signature)

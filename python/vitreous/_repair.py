@@ -4,14 +4,10 @@ from __future__ import annotations
 
 import os
 from ctypes import byref, c_int32, c_void_p
-from typing import TYPE_CHECKING
-
 import numpy as np
 
+from ._encoder import Encoder, Features, ImageInput, Size, _as_batch, _Handle, _Options
 from ._native import InvalidArgumentError, check, lib
-
-if TYPE_CHECKING:
-    from ._encoder import Encoder, Features, ImageInput, Size
 
 _METHODS = {"robust": 0, "absolute": 1, "mean_std": 2, "otsu": 3}
 
@@ -52,7 +48,6 @@ class RegisterNeurons:
     """
 
     def __init__(self, handle: c_void_p) -> None:
-        from ._encoder import _Handle
         self._handle = _Handle(handle, lib.vitreous_registers_free)
         count = c_int32()
         check(lib.vitreous_registers_get_neurons(handle, None, None, 0, byref(count)))
@@ -92,7 +87,6 @@ def find_register_neurons(encoder: "Encoder", images: "ImageInput", size: "Size"
     the patches flagged at ``detect_layer`` (default: the last block) by the detector (see
     :func:`detect_artifacts`). Raises :class:`~vitreous.InvalidArgumentError` when no image has an artifact.
     """
-    from ._encoder import _Options, _as_batch
     batch = _as_batch(images)
     if batch.dtype != np.uint8:
         raise InvalidArgumentError("find_register_neurons takes uint8 [B, H, W, 3] images")

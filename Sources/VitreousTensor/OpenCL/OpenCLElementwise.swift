@@ -1,4 +1,6 @@
-// Element-wise ops on an OpenCL device: `Kernels/elementwise.cl`, four floats per work-item.
+// The element-wise program on an OpenCL device: `Kernels/elementwise.cl`, four floats per work-item. gelu, add and
+// layerScale declare their kernels beside their launchers (OpenCLGELU.swift, ...); `bias_activation` is the
+// second half of `linear` here.
 
 extension KernelTunable {
     /// Work-group size of the element-wise kernels (`EW_WG`; tokens.cl uses it as `TOK_WG`).
@@ -12,9 +14,6 @@ extension KernelProgram {
 
 extension OpenCLKernel {
     static let biasActivation = OpenCLKernel(.elementwise, "bias_activation")
-    static let gelu = OpenCLKernel(.elementwise, "gelu")
-    static let add = OpenCLKernel(.elementwise, "add")
-    static let layerScale = OpenCLKernel(.elementwise, "layer_scale")
 }
 
 extension OpenCLBackend {
@@ -23,21 +22,5 @@ extension OpenCLBackend {
         try launch(.biasActivation, global: (y.count + 3) / 4, local: programs.tuning[.elementwiseGroup],
                    [.buffer(try buffer(y)), .buffer(try bias.map(buffer)), .int(y.count), .int(columns),
                     .int(bias == nil ? 0 : 1), .int(activation.rawValue)])
-    }
-
-    package func gelu(_ x: Tensor, out: Tensor) throws {
-        try launch(.gelu, global: (x.count + 3) / 4, local: programs.tuning[.elementwiseGroup],
-                   [.buffer(try buffer(x)), .buffer(try buffer(out)), .int(x.count)])
-    }
-
-    package func add(_ a: Tensor, _ b: Tensor, out: Tensor) throws {
-        try launch(.add, global: (a.count + 3) / 4, local: programs.tuning[.elementwiseGroup],
-                   [.buffer(try buffer(a)), .buffer(try buffer(b)), .buffer(try buffer(out)), .int(a.count)])
-    }
-
-    package func layerScale(_ x: Tensor, gamma: Tensor, residual: Tensor, columns: Int, out: Tensor) throws {
-        try launch(.layerScale, global: (x.count + 3) / 4, local: programs.tuning[.elementwiseGroup],
-                   [.buffer(try buffer(x)), .buffer(try buffer(gamma)), .buffer(try buffer(residual)),
-                    .buffer(try buffer(out)), .int(x.count), .int(columns)])
     }
 }

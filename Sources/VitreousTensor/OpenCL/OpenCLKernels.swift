@@ -3,7 +3,7 @@ import Foundation
 // The declarations every OpenCL op is made of, in the split CLBlast uses (routine / kernel / database): a
 // `KernelProgram` is one file of `Kernels/` with the tunables it is compiled with, an `OpenCLKernel` one function
 // in it, a `KernelTunable` one `-D` value with its defaults per device class. Each op declares its own beside its
-// launcher (`OpenCLNorms.swift`, `OpenCLElementwise.swift`, ...); nothing is looked up by name at run time.
+// launcher (`OpenCLLayerNorm.swift`, `OpenCLSoftmax.swift`, ...); nothing is looked up by name at run time.
 
 /// The kinds of OpenCL device whose tunables default differently. The class of a device comes from its type
 /// and vendor, or from a `gpu` / `gpu=NAME` entry of `VITREOUS_OPENCL_TUNING`, which picks a GPU class on any

@@ -1,3 +1,5 @@
+// shiftNeurons on an OpenCL device: `Kernels/registers.cl`, one work-group per image.
+
 extension KernelTunable {
     /// registers.cl's work-group per image (`SHIFT_WG`).
     static let shiftGroup = KernelTunable("SHIFT_WG", cpu: 16, gpu: 64, workGroupSize: true)
@@ -11,10 +13,10 @@ extension OpenCLKernel {
     static let neuronShift = OpenCLKernel(.registers, "neuron_shift")
 }
 
-/// Test-time registers' neuron shift on an OpenCL device (`Kernels/registers.cl`), one work-group per image.
 extension OpenCLBackend {
-    package func shiftNeurons(_ h: Tensor, batch: Int, tokens: Int, hidden: Int, neurons: [Int],
-                             registers: Range<Int>, patches: Range<Int>, rule: NeuronShiftRule, scale: Float) throws {
+    /// Test-time registers' neuron shift in place on a fresh `h` `[batch, tokens, hidden]`.
+    func shiftNeurons(_ h: Tensor, batch: Int, tokens: Int, hidden: Int, neurons: [Int],
+                      registers: Range<Int>, patches: Range<Int>, rule: NeuronShiftRule, scale: Float) throws {
         // The indices travel as floats (exact below 2²⁴) in an ordinary tensor.
         let indices = try neurons.map(Float.init).withUnsafeBufferPointer { try tensor($0, shape: [neurons.count]) }
         let group = programs.tuning[.shiftGroup]
