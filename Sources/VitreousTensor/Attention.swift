@@ -170,8 +170,14 @@ private func runAttention(_ backend: any Backend, _ operation: String, q: Tensor
         }
     }
     guard batch > 0, tokens > 0 else { return AttentionOutput(output: out, probabilities: probabilities) }
-    try backend.attention(q: q, k: k, v: v, keyMask: keyMask, geometry: geometry, out: out, rows: indices,
+    switch backend.kind {
+    case .cpu(let cpu):
+        try cpu.attention(q: q, k: k, v: v, keyMask: keyMask, geometry: geometry, out: out, rows: indices,
                           probabilities: probabilities)
+    case .openCL(let gpu):
+        try gpu.attention(q: q, k: k, v: v, keyMask: keyMask, geometry: geometry, out: out, rows: indices,
+                          probabilities: probabilities)
+    }
     return AttentionOutput(output: out, probabilities: probabilities)
 }
 

@@ -41,23 +41,22 @@ package protocol Backend: AnyObject, Sendable {
     func trimBufferPool()
     /// Copies all elements of `source` into `destination` (same count) on the device, without a host trip.
     func copy(_ source: Tensor, into destination: Tensor) throws
+}
 
-    /// `c[i] = a[i] · op(b[i])` for `i < batch`, row-major; `op(b)` is `bᵀ` (b stored `[n, k]`) when
-    /// `transposeB`, else b stored `[k, n]`. `a` is `[batch, m, k]`; `b` has `batch` matrices, or one
-    /// matrix shared by every batch item when `shareB`.
-    func matmul(_ a: Tensor, _ b: Tensor, into c: Tensor,
-                batch: Int, m: Int, n: Int, k: Int, transposeB: Bool, shareB: Bool) throws
-    /// In place on a fresh `y` of `rows × columns`: `y = act(y + bias)` (bias of `columns`, optional).
-    func biasActivation(_ y: Tensor, bias: Tensor?, activation: Activation, columns: Int) throws
-
-    // Attention
-
-    /// Fused multi-head attention (``attention(qkv:heads:scale:probabilities:keyMask:precision:)``) over Q, K, V where
-    /// `geometry` places them, into `out` `[batch, tokens, heads·headDim]`; with `probabilities`, also the
-    /// softmax rows of query tokens `rows` into it, `[batch, heads, rows.count, tokens]`. `keyMask` is
-    /// `[batch, tokens]`, 0 = key excluded. A row with every key excluded gets zeros. Batch and tokens are > 0.
-    func attention(q: Tensor, k: Tensor, v: Tensor, keyMask: Tensor?, geometry: AttentionGeometry,
-                   out: Tensor, rows: [Int], probabilities: Tensor?) throws
+extension BackendKind {
+    /// `c[i] = a[i] · op(b[i])` for `i < batch`, row-major, on the backend's GEMM (OpenBLAS, CLBlast); `op(b)` is
+    /// `bᵀ` (b stored `[n, k]`) when `transposeB`, else b stored `[k, n]`. `a` is `[batch, m, k]`; `b` has `batch`
+    /// matrices, or one matrix shared by every batch item when `shareB`. What ``matmul(_:_:)``, the OpenCL
+    /// ``linear(_:weight:bias:activation:)`` and the materialised attention of the tests share.
+    package func matmul(_ a: Tensor, _ b: Tensor, into c: Tensor,
+                        batch: Int, m: Int, n: Int, k: Int, transposeB: Bool, shareB: Bool) throws {
+        switch self {
+        case .cpu(let cpu):
+            try cpu.matmul(a, b, into: c, batch: batch, m: m, n: n, k: k, transposeB: transposeB, shareB: shareB)
+        case .openCL(let gpu):
+            try gpu.matmul(a, b, into: c, batch: batch, m: m, n: n, k: k, transposeB: transposeB, shareB: shareB)
+        }
+    }
 }
 
 /// The two kinds of backend, for ops that dispatch to each directly.

@@ -41,8 +41,8 @@ public func matmul(_ a: Tensor, _ b: Tensor) throws -> Tensor {
         throw VitreousError.shapeMismatch("matmul: \(a.shape) · \(b.shape): leading axes differ")
     }
     let out = try backend.empty(shape: leading + [m, n])
-    try backend.matmul(a, b, into: out, batch: leading.reduce(1, *), m: m, n: n, k: k,
-                       transposeB: false, shareB: shareB)
+    try backend.kind.matmul(a, b, into: out, batch: leading.reduce(1, *), m: m, n: n, k: k,
+                            transposeB: false, shareB: shareB)
     return out
 }
 
@@ -65,14 +65,14 @@ public func linear(_ x: Tensor, weight: Tensor, bias: Tensor? = nil,
     if let bias { try requireShape(bias, [outFeatures], "bias", "linear") }
     let rows = x.count / max(inFeatures, 1)
     let out = try backend.empty(shape: Array(x.shape.dropLast()) + [outFeatures])
-    if case .cpu(let cpu) = backend.kind {
+    switch backend.kind {
+    case .cpu(let cpu):
         try cpu.linear(x, weight: weight, bias: bias, activation: activation, rows: rows, outFeatures: outFeatures,
                        inFeatures: inFeatures, out: out)
-        return out
+    case .openCL(let gpu):
+        try gpu.linear(x, weight: weight, bias: bias, activation: activation, rows: rows, outFeatures: outFeatures,
+                       inFeatures: inFeatures, out: out)
     }
-    try backend.matmul(x, weight, into: out, batch: 1, m: rows, n: outFeatures, k: inFeatures,
-                       transposeB: true, shareB: true)
-    try backend.biasActivation(out, bias: bias, activation: activation, columns: outFeatures)
     return out
 }
 

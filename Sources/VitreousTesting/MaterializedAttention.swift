@@ -26,11 +26,11 @@ public func materializedAttention(q: Tensor, k: Tensor, v: Tensor, scale: Float?
         scaled = try layerScale(q, gamma: gamma, residual: try Tensor.zeros(shape: q.shape, on: q.device))
     }
     let scores = try backend.empty(shape: [groups, tokens, tokens])
-    try backend.matmul(scaled, k, into: scores, batch: groups, m: tokens, n: tokens, k: headDim,
-                       transposeB: true, shareB: false)
+    try backend.kind.matmul(scaled, k, into: scores, batch: groups, m: tokens, n: tokens, k: headDim,
+                            transposeB: true, shareB: false)
     let weights = try softmax(scores)
     let out = try backend.empty(shape: q.shape)
-    try backend.matmul(weights, v, into: out, batch: groups, m: tokens, n: headDim, k: tokens,
-                       transposeB: false, shareB: false)
+    try backend.kind.matmul(weights, v, into: out, batch: groups, m: tokens, n: headDim, k: tokens,
+                            transposeB: false, shareB: false)
     return out
 }
