@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite from a fresh checkout: installs what is missing, shows the OpenCL devices, builds the
 # design documents with DocC (Scripts/build-docs.sh, warnings are errors), runs every
-# Swift test on every backend present (and again with the GPU launch layout on the OpenCL devices), then packs
+# Swift test on every backend present (and again with the GPU launch layout on the OpenCL devices), runs the
+# Slurm and Kubernetes examples (Scripts/test-slurm.sh, Scripts/check-kubernetes.sh), then packs
 # the release bundle with CMake + Ninja as on a fresh clone and runs it with the Swift toolchain hidden
 # (Scripts/package-release.sh, Scripts/check-bundle.sh), builds the rest of that CMake build, runs the same
 # suites and the C example through ctest, runs the CMake-built CLI once, builds the C example against a
@@ -37,6 +38,15 @@ for isa in "${lower[@]}"; do
     VITREOUS_CPU_ISA=$isa VITREOUS_TEST_DEVICES=cpu swift test --skip-build --filter VitreousTensorTests
 done
 if [[ "${VITREOUS_TEST_QUICK:-}" == 1 ]]; then exit 0; fi
+# The cluster examples with the CLI just built: Examples/slurm/encode.sbatch as a job array on a real
+# single-node Slurm (about a minute; its daemons need root, so it is skipped elsewhere but never in CI), and
+# Examples/kubernetes/encode-job.yaml validated against the Kubernetes schema and run once per completion index.
+if [[ $(id -u) -eq 0 || ${CI:-} == true ]]; then
+    Scripts/test-slurm.sh .build/debug/vitreous
+else
+    echo "test.sh: Scripts/test-slurm.sh skipped: it starts slurmctld and slurmd and needs root"
+fi
+Scripts/check-kubernetes.sh .build/debug/vitreous
 # The release bundle first, by the command README.md documents and as a fresh clone runs it: into its
 # default build folder, build-release, before anything else is built there (it builds only the tools and
 # libvitreous.so). The CMake stages below reuse that folder with the same configuration (Release, the tools
