@@ -25,7 +25,6 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
-        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // C libraries from Debian's packages (see Scripts/install-deps.sh).
@@ -37,6 +36,8 @@ let package = Package(
         .systemLibrary(name: "CWebP", path: "Sources/CWebP"),
         .systemLibrary(name: "CCairo", path: "Sources/CCairo"),
         .systemLibrary(name: "CLAPACK", path: "Sources/CLAPACK"),
+        // OpenSSL's libcrypto, for SHA-256 (VitreousRepair's SHA256).
+        .systemLibrary(name: "CLibCrypto", path: "Sources/CLibCrypto"),
         // include/vitreous.h as a module: the C API's tests call it through the header.
         .systemLibrary(name: "CVitreous", path: "include"),
 
@@ -53,7 +54,7 @@ let package = Package(
         .target(name: "VitreousImage", dependencies: ["VitreousTensor", "CPNG", "CTurboJPEG", "CWebP"]),
         .target(name: "VitreousModel", dependencies: ["VitreousTensor"]),
         .target(name: "VitreousRepair", dependencies: [
-            "VitreousTensor", "VitreousModel", "CBLAS", "CLAPACK", .product(name: "Crypto", package: "swift-crypto"),
+            "VitreousTensor", "VitreousModel", "CBLAS", "CLAPACK", "CLibCrypto",
         ]),
         // Labelled figures (colour bars, titles, captions, line plots) drawn with cairo, as PNG, PDF or SVG.
         .target(name: "VitreousFigure", dependencies: ["VitreousImage", "CCairo"]),
@@ -66,7 +67,6 @@ let package = Package(
             dependencies: [
                 "VitreousModel", "VitreousImage", "VitreousRepair", "VitreousFigure", "VitreousDemo",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -84,7 +84,7 @@ let package = Package(
                           path: "Examples/EncoderExample"),
         .testTarget(name: "VitreousTensorTests", dependencies: ["VitreousTensor", "VitreousTesting"]),
         .testTarget(name: "VitreousImageTests",
-                    dependencies: ["VitreousImage", "VitreousModel", .product(name: "Crypto", package: "swift-crypto")],
+                    dependencies: ["VitreousImage", "VitreousModel", "VitreousRepair"],
                     exclude: ["Fixtures"]),
         .testTarget(name: "VitreousRepairTests",
                     dependencies: ["VitreousRepair", "VitreousModel", "VitreousDemo", "VitreousTesting"],

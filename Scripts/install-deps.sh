@@ -3,7 +3,8 @@
 # The Swift toolchain itself (6.1 or newer) is expected on PATH.
 set -euo pipefail
 packages=(ocl-icd-opencl-dev opencl-headers libclblast-dev pocl-opencl-icd libopenblas-dev libpng-dev libturbojpeg0-dev libwebp-dev
-          libcairo2-dev fonts-dejavu-core cmake ninja-build pkg-config clinfo gcc g++ patchelf python3-numpy python3-venv)
+          libcairo2-dev libssl-dev fonts-dejavu-core cmake ninja-build pkg-config clinfo gcc g++ patchelf python3-numpy python3-venv
+          slurm-wlm munge)
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

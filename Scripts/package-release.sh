@@ -14,7 +14,8 @@
 #
 # Usage: Scripts/package-release.sh [--bundle-libs] [--build DIR] OUTDIR
 #   --build DIR  the CMake build folder to configure (Release, static Swift runtime) and build; default
-#                build-release. Scripts/test.sh passes its own build/ so that nothing is compiled twice.
+#                build-release. Only the tools and libvitreous.so are built, so this runs alone on a fresh
+#                clone; Scripts/test.sh runs it so first and then builds the rest in the same build-release.
 set -euo pipefail
 usage() { echo "usage: Scripts/package-release.sh [--bundle-libs] [--build DIR] OUTDIR" >&2; exit 2; }
 cd "$(dirname "$0")/.."
@@ -48,9 +49,13 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/vitreous-package.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 stage=$work/$name
 
-# Install into a scratch prefix, then keep what a user of the tools and of the C API needs (the Swift modules
-# and static libraries are for Swift programs built with the same compiler: they stay out).
-cmake --install "$build" --prefix "$work/install" --strip > "$work/install.log"
+# Install into a scratch prefix only what a user of the tools and of the C API needs: the components tools
+# and c-api. The Swift modules and static libraries (component swift) are for Swift programs built with the
+# same compiler, and the dependencies' own install rules name libraries this build never made (swift-log's
+# InMemoryLogging): a plain `cmake --install` would need the whole build, tests included.
+for component in tools c-api; do
+    cmake --install "$build" --prefix "$work/install" --component "$component" --strip >> "$work/install.log"
+done
 mkdir -p "$stage/bin" "$stage/lib" "$stage/include" "$stage/share/vitreous/examples/c"
 cp -a "$work/install/bin/vitreous" "$work/install/bin/vitreous-bench" "$stage/bin/"
 cp -a "$work/install/lib/"libvitreous.so* "$work/install/lib/pkgconfig" "$work/install/lib/cmake" "$stage/lib/"

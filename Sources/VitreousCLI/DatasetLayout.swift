@@ -1,7 +1,7 @@
-internal import Crypto
 import Foundation
 import VitreousImage
 import VitreousModel
+import VitreousRepair
 import VitreousTensor
 
 /// Which part of the sorted input list a run encodes: shard `index` of `count` takes the inputs at positions
@@ -166,11 +166,11 @@ struct DatasetParameters {
 func fileSHA256(_ url: URL) throws -> String {
     guard let handle = FileHandle(forReadingAtPath: url.path) else { throw CLIError("\(url.path): cannot read") }
     defer { try? handle.close() }
-    var hash = SHA256()
+    var hash = try SHA256()
     while let piece = try handle.read(upToCount: 1 << 22), !piece.isEmpty {
-        piece.withUnsafeBytes { hash.update(bufferPointer: $0) }
+        piece.withUnsafeBytes { hash.update($0) }
     }
-    return hash.finalize().map { String(format: "%02x", $0) }.joined()
+    return try hash.hexDigest()
 }
 
 /// Makes what was written to `path` durable (fsync); a folder after a rename into it.

@@ -1,8 +1,8 @@
-import Crypto
 import Foundation
 import Testing
 import VitreousImage
 import VitreousModel
+import VitreousRepair
 import VitreousTensor
 
 /// The files and expectations Fixtures/make-fixtures.py wrote with Pillow (and transformers), read through
@@ -30,8 +30,8 @@ enum PillowFixtures {
 
     static func path(_ name: String) -> String { folder.appendingPathComponent("images/\(name)").path }
 
-    static func hex(_ image: RGB8Image) -> String {
-        SHA256.hash(data: image.bytes).map { String(format: "%02x", $0) }.joined()
+    static func hex(_ image: RGB8Image) throws -> String {
+        try SHA256.hex(image.bytes)
     }
 
     /// The preprocessing cases of the script, by name.
@@ -65,10 +65,10 @@ struct PillowFixtureTests {
         let file = try #require(PillowFixtures.expected?.files[name])
         let image = try ImageFile.read(PillowFixtures.path(name))
         #expect(image.width == file.width && image.height == file.height, "\(name)")
-        #expect(PillowFixtures.hex(image) == file.rgb, "\(name): decoded pixels differ from Pillow's")
+        #expect(try PillowFixtures.hex(image) == file.rgb, "\(name): decoded pixels differ from Pillow's")
         let upright = try ImageFile.read(PillowFixtures.path(name), options: ImageReadOptions(applyEXIFOrientation: true))
         #expect(upright.width == file.upright.width && upright.height == file.upright.height, "\(name) upright")
-        #expect(PillowFixtures.hex(upright) == file.upright.rgb, "\(name): exif_transpose differs")
+        #expect(try PillowFixtures.hex(upright) == file.upright.rgb, "\(name): exif_transpose differs")
     }
 
     @Test("resized and cropped pixels are Pillow's and torchvision's, bit for bit", arguments: PillowFixtures.names)
@@ -78,7 +78,7 @@ struct PillowFixtureTests {
         for (caseName, pixels) in file.cases.sorted(by: { $0.key < $1.key }) {
             let out = try PillowFixtures.transform(caseName, image)
             #expect(out.width == pixels.width && out.height == pixels.height, "\(name) \(caseName)")
-            #expect(PillowFixtures.hex(out) == pixels.rgb, "\(name) \(caseName): pixels differ from Pillow's")
+            #expect(try PillowFixtures.hex(out) == pixels.rgb, "\(name) \(caseName): pixels differ from Pillow's")
         }
     }
 

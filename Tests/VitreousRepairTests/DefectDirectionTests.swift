@@ -151,11 +151,11 @@ struct DefectDirectionTests {
     @Test("Weight fingerprints: SHA-256 of float32 little-endian bytes, as Python's hashlib gives them")
     func fingerprints() throws {
         // hashlib.sha256(struct.pack('<f', 1.0)).hexdigest(): 1.0 is 00 00 80 3f.
-        #expect(WeightFingerprint.sha256([[1]]) == "e00e5eb9444182f352323374ef4e08ebcb784725fdd4fd612d7730540b3e0c8c")
+        #expect(try WeightFingerprint.sha256([[1]]) == "e00e5eb9444182f352323374ef4e08ebcb784725fdd4fd612d7730540b3e0c8c")
         // Arrays run together with nothing in between: struct.pack('<3f', 1, -2.5, 0.125) + struct.pack('<2f', 3, 4).
-        #expect(WeightFingerprint.sha256([[1, -2.5, 0.125], [3, 4]])
+        #expect(try WeightFingerprint.sha256([[1, -2.5, 0.125], [3, 4]])
                 == "7e966e3e8b010091505448588b8d2c2a7475ac76b3ed88a148a28e5333c7dea7")
-        #expect(WeightFingerprint.sha256([]) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        #expect(try WeightFingerprint.sha256([]) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
 
         let weights = try PlantedArtifacts.weights(variant: .planted, seed: 0)
         let key = try WeightFingerprint.defectDirection(weights)
@@ -168,7 +168,7 @@ struct DefectDirectionTests {
         edited.blocks[4].qkvWeight[0] += 1  // Q rows are not part of the linear model
         #expect(key == (try WeightFingerprint.defectDirection(edited)))
         #expect(try WeightFingerprint.registerNeurons(weights, layers: [2, 1]) ==
-            WeightFingerprint.sha256([weights.blocks[1].fc1Weight, weights.blocks[2].fc1Weight]))
+            (try WeightFingerprint.sha256([weights.blocks[1].fc1Weight, weights.blocks[2].fc1Weight])))
         #expect(errorText { _ = try WeightFingerprint.registerNeurons(weights, layers: [6]) }.contains("layer 6 does not exist"))
     }
 
