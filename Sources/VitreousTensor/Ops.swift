@@ -70,6 +70,11 @@ public func linear(_ x: Tensor, weight: Tensor, bias: Tensor? = nil,
                        inFeatures: inFeatures, out: out)
         return out
     }
+    if case .openCL(let gpu) = backend.kind, let half = weight.storage as? HalfWeightStorage {
+        try gpu.halfLinear(x, weight: half, bias: bias, activation: activation, rows: rows, outFeatures: outFeatures,
+                           inFeatures: inFeatures, out: out)
+        return out
+    }
     try backend.matmul(x, weight, into: out, batch: 1, m: rows, n: outFeatures, k: inFeatures,
                        transposeB: true, shareB: true)
     try backend.biasActivation(out, bias: bias, activation: activation, columns: outFeatures)
