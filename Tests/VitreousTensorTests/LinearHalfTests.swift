@@ -67,7 +67,9 @@ struct LinearHalfTests {
                         let (values, exact) = (try out.toArray(), reference(w))
                         let bounds = Self.roundingBounds(x, w, m: m, n: n, k: k, tight: tight)
                         let outside = values.indices.filter { abs(Double(values[$0]) - exact[$0]) > bounds[$0] }
-                        #expect(outside.isEmpty, "\(context) (float32 weights): \(outside.count) outputs off by more than the rounding allows, first \(outside.first.map { "\(values[$0]) vs \(exact[$0]) ± \(bounds[$0])" } ?? "")")
+                        let first = outside.first.map { "\(values[$0]) vs \(exact[$0]) ± \(bounds[$0])" } ?? ""
+                        #expect(outside.isEmpty,
+                                "\(context) (float32 weights): \(outside.count) outputs beyond the rounding's reach: \(first)")
                     }
                 }
             }

@@ -79,7 +79,8 @@ extension OpenCLBackend {
                     outFeatures: Int, inFeatures: Int, out: Tensor) throws {
         guard weight.n == outFeatures, weight.k == inFeatures else {
             throw VitreousError.shapeMismatch(
-                "linear: the fp16 weight holds [\(weight.n), \(weight.k)] but was reshaped to [\(outFeatures), \(inFeatures)]")
+                "linear: the fp16 weight holds [\(weight.n), \(weight.k)] but was reshaped to "
+                    + "[\(outFeatures), \(inFeatures)]")
         }
         let layout = try halfLinearLayout()
         let groups = ((rows + layout.rows - 1) / layout.rows) * ((outFeatures + layout.columns - 1) / layout.columns)
