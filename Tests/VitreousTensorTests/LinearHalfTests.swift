@@ -159,6 +159,25 @@ struct LinearHalfTests {
         }
     }
 
+    @Test("the tile layout: class defaults, and tunables that do not fit refused with their names")
+    func layout() throws {
+        for info in Device.openCLDevices {
+            let limit = info.maxWorkGroupSize
+            func layout(_ overrides: String) throws -> (rows: Int, columns: Int, items: Int) {
+                try OpenCLBackend.halfLinearLayout(OpenCLTuning(device: info, overrides: overrides),
+                                                   maxWorkGroupSize: limit, device: info.name)
+            }
+            // The GPU layout: 64 × 64 tiles of 256 items, within every vendor's limit (AMD's 256 the lowest).
+            let gpu = try layout("gpu")
+            #expect(gpu.rows == 64 && gpu.columns == 64 && gpu.items == 256)
+            for vendor in ["nvidia", "amd", "intel"] { #expect(try layout("gpu=\(vendor)").items == 256) }
+            let cpu = try layout("")
+            #expect(cpu.items == (32 / 4) * (cpu.columns / 4) && cpu.items <= limit)
+            #expect(message { _ = try layout("LH_WM=64") }.contains("must be multiples of LH_WM=64"))
+            #expect(message { _ = try layout("LH_TM=4096,LH_TN=4096,LH_WM=1,LH_WN=1") }.contains("LH_TM 4096"))
+        }
+    }
+
     @Test("the cl_khr_fp16 variant compiles (clang for SPIR, with the extension) and calls half fma")
     func halfMathVariantCompiles() throws {
         // PoCL here has no cl_khr_fp16, so the variant that sums in half is checked with the clang PoCL ships with.

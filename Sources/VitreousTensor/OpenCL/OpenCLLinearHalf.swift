@@ -93,7 +93,13 @@ extension OpenCLBackend {
 
     /// The tile of C per group and the items per group, after checking that the tunables fit the device.
     private func halfLinearLayout() throws -> (rows: Int, columns: Int, items: Int) {
-        let tuning = programs.tuning
+        try Self.halfLinearLayout(programs.tuning, maxWorkGroupSize: info.maxWorkGroupSize, device: info.name)
+    }
+
+    /// The layout `tuning` gives linear_half on a device with this work-group limit, or the error naming the
+    /// tunables that do not fit it.
+    static func halfLinearLayout(_ tuning: OpenCLTuning, maxWorkGroupSize: Int,
+                                 device: String) throws -> (rows: Int, columns: Int, items: Int) {
         let (tm, tn, tk) = (tuning[.halfLinearRows], tuning[.halfLinearColumns], tuning[.halfLinearDepth])
         let (wm, wn) = (tuning[.halfLinearItemRows], tuning[.halfLinearItemColumns])
         guard tm % wm == 0, tn % wn == 0 else {
@@ -102,10 +108,10 @@ extension OpenCLBackend {
         }
         let items = (tm / wm) * (tn / wn)
         let tileBytes = (tm + tn) * tk * 4
-        guard items <= info.maxWorkGroupSize, tileBytes <= tuning.localMemoryBytes else {
+        guard items <= maxWorkGroupSize, tileBytes <= tuning.localMemoryBytes else {
             throw VitreousError.invalidArgument(
                 "linear_half: \(items) items and \(tileBytes) bytes of tiles (LH_TM \(tm), LH_TN \(tn), LH_TK \(tk), "
-                    + "LH_WM \(wm), LH_WN \(wn)) exceed \(info.name)'s \(info.maxWorkGroupSize) items and "
+                    + "LH_WM \(wm), LH_WN \(wn)) exceed \(device)'s \(maxWorkGroupSize) items and "
                     + "\(tuning.localMemoryBytes) bytes; set smaller ones in VITREOUS_OPENCL_TUNING")
         }
         return (tm, tn, items)
