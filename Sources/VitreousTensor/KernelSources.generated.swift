@@ -482,7 +482,7 @@ void add_layer_norm(__global const float* x, __global const float* residual, __g
 // k-major, zero outside the matrices (any m, n, k); then each item accumulates its LH_WM × LH_WN outputs, which
 // are strided across the tile (item (y, x) owns rows y + i · LH_TM / LH_WM, columns x + j · LH_TN / LH_WN) so
 // that neighbouring items read neighbouring local words and write neighbouring columns of C.
-// Arithmetic: float32 products and sums (fma), in order of k within each item.
+// Arithmetic: float32 products and sums (fma), each LH_TK-long step summed on its own and added to the totals.
 //
 // LH_HALF_MATH (set by the host only when the device reports cl_khr_fp16): the tiles hold half (A rounded to
 // half as it is copied), each LH_TK-long step's products are summed in half, and those partial sums are added
@@ -557,12 +557,12 @@ void linear_half(__global const float* a, __global const half* w, __global const
             w_tile[kk][r] = (lh_tile_t)(row < n && col < k ? vload_half(row * k + col, w) : 0.0f);
         }
         barrier(CLK_LOCAL_MEM_FENCE);
-#ifdef LH_HALF_MATH
-        half part[LH_WM][LH_WN];
+        // Each step's products sum on their own (in half with LH_HALF_MATH), then join the float32 totals.
+        lh_tile_t part[LH_WM][LH_WN];
         for (int i = 0; i < LH_WM; ++i)
-            for (int j = 0; j < LH_WN; ++j) part[i][j] = (half)0.0f;
+            for (int j = 0; j < LH_WN; ++j) part[i][j] = (lh_tile_t)0.0f;
         for (int kk = 0; kk < LH_TK; ++kk) {
-            half ar[LH_WM], wr[LH_WN];
+            lh_tile_t ar[LH_WM], wr[LH_WN];
             for (int i = 0; i < LH_WM; ++i) ar[i] = a_tile[kk][y + i * LH_TY];
             for (int j = 0; j < LH_WN; ++j) wr[j] = w_tile[kk][x + j * LH_TX];
             for (int i = 0; i < LH_WM; ++i)
@@ -570,15 +570,6 @@ void linear_half(__global const float* a, __global const half* w, __global const
         }
         for (int i = 0; i < LH_WM; ++i)
             for (int j = 0; j < LH_WN; ++j) acc[i][j] += (float)part[i][j];
-#else
-        for (int kk = 0; kk < LH_TK; ++kk) {
-            float ar[LH_WM], wr[LH_WN];
-            for (int i = 0; i < LH_WM; ++i) ar[i] = a_tile[kk][y + i * LH_TY];
-            for (int j = 0; j < LH_WN; ++j) wr[j] = w_tile[kk][x + j * LH_TX];
-            for (int i = 0; i < LH_WM; ++i)
-                for (int j = 0; j < LH_WN; ++j) acc[i][j] = fma(ar[i], wr[j], acc[i][j]);
-        }
-#endif
         barrier(CLK_LOCAL_MEM_FENCE);
     }
 
