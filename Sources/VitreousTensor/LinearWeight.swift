@@ -6,6 +6,10 @@
 ///   tensor holds only that (half the float32 bytes). ``linear(_:weight:bias:activation:)`` then rounds its input
 ///   to bf16 as it packs it and sums in float32. ``Tensor/toArray()`` returns the rounded values; other ops refuse
 ///   the tensor.
+/// - ``Precision/fp16`` (OpenCL): rounded to IEEE half (to nearest, ties to even) on the device; the new tensor
+///   holds only the halves (half the float32 bytes). ``linear(_:weight:bias:activation:)`` reads them with
+///   `vload_half` and sums in float32 (in half within each tile step where the device has `cl_khr_fp16`; see the
+///   "Kernels" article). ``Tensor/toArray()`` returns the rounded values; other ops refuse the tensor.
 ///
 /// - Throws: ``VitreousError/shapeMismatch(_:)`` for a weight that is not a matrix,
 ///   ``VitreousError/invalidArgument(_:)`` for a precision the weight's device does not run.
@@ -27,6 +31,7 @@ extension Tensor {
     public var precision: Precision {
         switch storage {
         case is BF16WeightStorage: return .bf16
+        case is HalfWeightStorage: return .fp16
         default: return .fp32
         }
     }

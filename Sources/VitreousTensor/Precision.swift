@@ -10,7 +10,8 @@ import Foundation
 ///   on VDPBF16PS where the CPU has AVX512-BF16 and on an exact emulation of it elsewhere (same results, no
 ///   speed-up). Layer norm, softmax, GELU and SwiGLU, LayerScale and the token norms stay float32.
 /// - ``fp16`` (OpenCL): the linear weights stored as IEEE half on the device, read with `vload_half`, arithmetic
-///   float32.
+///   float32 (on a device with `cl_khr_fp16`, each tile step's products summed in half unless
+///   `VITREOUS_OPENCL_HALF_MATH=0`; see the "Kernels" article).
 ///
 /// See the "Precision" article for what each costs in fidelity.
 public enum Precision: String, CaseIterable, Sendable, Codable, CustomStringConvertible {

@@ -95,6 +95,7 @@ package final class OpenCLBackend: Backend, @unchecked Sendable {  // handles im
 
     package func read(_ tensor: Tensor, into destination: UnsafeMutableBufferPointer<Float>) throws {
         guard let base = destination.baseAddress, tensor.count > 0 else { return }
+        if let half = tensor.storage as? HalfWeightStorage { return try read(halfWeightValues(half), into: destination) }
         let mem = try buffer(tensor)
         try enqueue("clEnqueueReadBuffer", waits: true) {
             clEnqueueReadBuffer($0, mem, cl_bool(CL_TRUE), 0, min(destination.count, tensor.count) * 4, base, 0, nil, nil)
@@ -115,6 +116,10 @@ package final class OpenCLBackend: Backend, @unchecked Sendable {  // handles im
 
     /// The device buffer behind an OpenCL tensor of this device.
     func buffer(_ tensor: Tensor) throws -> cl_mem {
+        if tensor.storage is HalfWeightStorage {
+            throw VitreousError.invalidArgument(
+                "\(tensor) is an fp16 linear weight (linearWeight(_:precision:)); only linear reads it")
+        }
         guard let storage = tensor.storage as? CLStorage, storage.device == device else {
             throw VitreousError.deviceMismatch("\(tensor) given to the \(device) backend")
         }
