@@ -8,9 +8,12 @@ public final class ViTEncoder: Sendable {
     public let weights: ViTWeights
     private let gridCache = GridTableCache()
 
+    /// The model's configuration.
     public var config: ViTConfig { weights.config }
+    /// The device the weights are on and the encoder runs on.
     public var device: Device { weights.device }
 
+    /// An encoder running `weights` on their device.
     public init(weights: ViTWeights) {
         self.weights = weights
     }
