@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite from a fresh checkout: installs what is missing, shows the OpenCL devices, builds the
-# design documents with DocC (Scripts/build-docs.sh, warnings are errors), runs every
+# package, builds the design documents and the API reference with DocC (Scripts/build-docs.sh: warnings in the
+# articles and a public symbol without a doc comment are errors), runs every
 # Swift test on every backend present (and again with the GPU launch layout on the OpenCL devices), runs the
 # Slurm and Kubernetes examples (Scripts/test-slurm.sh, Scripts/check-kubernetes.sh), then packs
 # the release bundle with CMake + Ninja as on a fresh clone and runs it with the Swift toolchain hidden
@@ -14,9 +15,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 Scripts/install-deps.sh
 Scripts/check-opencl.sh
-# The design documents (Documentation/Vitreous.docc) build without a warning: seconds, no compilation.
-Scripts/build-docs.sh
 swift build --build-tests
+# The design documents (Documentation/Vitreous.docc) build without a warning, every public symbol of the library
+# modules has a doc comment, and their API reference builds: seconds, on the build above.
+Scripts/build-docs.sh
 swift test
 # The GPU launch layouts (big work-groups, local-memory reductions, scalar attention) on the OpenCL devices
 # present, so their code paths are checked on PoCL too: the generic one on the tensor and model suites, each

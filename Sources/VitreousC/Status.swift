@@ -14,17 +14,29 @@ import Darwin
 
 /// The status codes of `include/vitreous.h` (`vitreous_status`); the numbers are ABI and never change.
 public enum VitreousStatus: Int32, Sendable, CaseIterable {
+    /// `VITREOUS_OK`: the call succeeded.
     case ok = 0
+    /// `VITREOUS_ERROR_INVALID_ARGUMENT`: an argument is out of range.
     case invalidArgument = 1
+    /// `VITREOUS_ERROR_NULL_POINTER`: a required pointer is NULL.
     case nullPointer = 2
+    /// `VITREOUS_ERROR_BUFFER_SIZE`: a caller's buffer is smaller than the call needs.
     case bufferSize = 3
+    /// `VITREOUS_ERROR_INVALID_HANDLE`: a handle that is freed, of the wrong kind, or not a handle.
     case invalidHandle = 4
+    /// `VITREOUS_ERROR_UNKNOWN_DEVICE`: no such device, or one that cannot be started.
     case unknownDevice = 5
+    /// `VITREOUS_ERROR_IO`: a file that cannot be opened, mapped or read.
     case io = 6
+    /// `VITREOUS_ERROR_MODEL`: a file that is not a checkpoint Vitreous can load.
     case model = 7
+    /// `VITREOUS_ERROR_IMAGE`: an image that cannot be used (too large, cannot be resized).
     case image = 8
+    /// `VITREOUS_ERROR_BACKEND`: an OpenCL or CLBlast call failed, or the device was lost.
     case backend = 9
+    /// `VITREOUS_ERROR_OUT_OF_MEMORY`: host or device memory ran out.
     case outOfMemory = 10
+    /// `VITREOUS_ERROR_INTERNAL`: anything else; the message says what.
     case `internal` = 11
 
     /// The enumerator's name in the header. Static strings: their bytes live as long as the library.

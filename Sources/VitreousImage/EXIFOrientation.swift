@@ -2,8 +2,22 @@ import Foundation
 
 /// The EXIF orientation tag (0x0112): how a camera's pixels must be turned to stand upright.
 public enum EXIFOrientation: Int, Sendable, CaseIterable {
-    case up = 1, mirrored = 2, upsideDown = 3, upsideDownMirrored = 4
-    case transposed = 5, rotatedClockwise = 6, transverse = 7, rotatedCounterClockwise = 8
+    /// 1: stored upright.
+    case up = 1
+    /// 2: mirrored left to right.
+    case mirrored = 2
+    /// 3: turned by 180°.
+    case upsideDown = 3
+    /// 4: mirrored top to bottom.
+    case upsideDownMirrored = 4
+    /// 5: mirrored about the top-left to bottom-right diagonal.
+    case transposed = 5
+    /// 6: to be turned 90° clockwise to stand upright.
+    case rotatedClockwise = 6
+    /// 7: mirrored about the top-right to bottom-left diagonal.
+    case transverse = 7
+    /// 8: to be turned 90° counter-clockwise to stand upright.
+    case rotatedCounterClockwise = 8
 
     /// The orientation a file's EXIF data records; ``up`` when it records none or cannot be read.
     public static func read(_ data: Data, format: ImageFormat) -> EXIFOrientation {

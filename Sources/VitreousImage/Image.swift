@@ -1,10 +1,13 @@
 /// A decoded image: `height × width` pixels of `channels` float samples in 0…1, row-major, channels
 /// innermost (HWC), top row first. Colour samples are sRGB-encoded, as in the file.
 public struct Image: Sendable, Equatable {
+    /// Columns of pixels.
     public let width: Int
+    /// Rows of pixels.
     public let height: Int
     /// 1 (gray), 3 (RGB) or 4 (RGBA).
     public let channels: Int
+    /// `height · width · channels` samples, HWC.
     public var pixels: [Float]
 
     /// An image from its samples.
@@ -71,12 +74,19 @@ public struct Image: Sendable, Equatable {
 
 /// What can go wrong reading, writing or transforming images. Messages name the file and the problem.
 public enum ImageError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// No file at the path.
     case fileNotFound(String)
+    /// A PNG was asked for and the file is not one.
     case notPNG(String)
+    /// The decoder rejected the file's content.
     case decodeFailed(path: String, reason: String)
+    /// The file could not be written.
     case writeFailed(path: String, reason: String)
+    /// The header claims more pixels than ``ImageReadOptions/maximumPixels``.
     case tooLarge(path: String, width: Int, height: Int)
+    /// Sizes and samples of an image disagree.
     case invalidImage(String)
+    /// A resize or crop size that cannot be used (zero, negative or too large).
     case invalidSize(String)
     /// The file is empty or in no format Vitreous reads (told by its content, not its name).
     case unknownFormat(path: String, reason: String)

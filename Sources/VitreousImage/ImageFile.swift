@@ -2,8 +2,11 @@ import Foundation
 
 /// The image formats Vitreous reads, told apart by their first bytes (never by the file's extension).
 public enum ImageFormat: String, Sendable, CaseIterable {
+    /// PNG, through libpng.
     case png = "PNG"
+    /// JPEG, through libjpeg-turbo.
     case jpeg = "JPEG"
+    /// WebP, lossy or lossless, through libwebp.
     case webp = "WebP"
 
     /// The format whose signature `bytes` starts with, or nil.
@@ -29,6 +32,7 @@ public struct ImageReadOptions: Sendable, Equatable {
     /// Images whose header claims more pixels are refused before any pixel is decoded.
     public var maximumPixels: Int
 
+    /// Options with the defaults: no EXIF rotation, at most `PNG.maximumPixels` pixels.
     public init(applyEXIFOrientation: Bool = false, maximumPixels: Int = PNG.maximumPixels) {
         self.applyEXIFOrientation = applyEXIFOrientation
         self.maximumPixels = maximumPixels

@@ -2,7 +2,9 @@
 /// layout of Pillow's `Image.convert("RGB")`. Resizing and cropping on it reproduce Pillow bit for bit
 /// (see ``PillowResize``), which a float ``Image`` cannot.
 public struct RGB8Image: Sendable, Equatable {
+    /// Columns of pixels.
     public let width: Int
+    /// Rows of pixels.
     public let height: Int
     /// `width · height · 3` samples.
     public var bytes: [UInt8]

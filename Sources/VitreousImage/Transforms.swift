@@ -139,14 +139,19 @@ public enum ResizePolicy: Sendable, Equatable {
 
 /// Turns images into the encoder's input: resize, ImageNet mean/std normalisation, NCHW float tensor.
 public struct Preprocessor: Sendable {
+    /// How an image is brought to the model's input size.
     public var resize: ResizePolicy
+    /// Per-channel mean subtracted from the 0…1 samples.
     public var mean: [Float]
+    /// Per-channel standard deviation the centred samples are divided by.
     public var std: [Float]
 
     /// ImageNet statistics, which every DINOv2 model was trained with.
     public static let imageNetMean: [Float] = [0.485, 0.456, 0.406]
+    /// ImageNet's per-channel standard deviations.
     public static let imageNetStd: [Float] = [0.229, 0.224, 0.225]
 
+    /// A preprocessor with `resize`, normalising by `mean` and `std` (ImageNet's by default).
     public init(resize: ResizePolicy, mean: [Float] = imageNetMean, std: [Float] = imageNetStd) {
         self.resize = resize
         self.mean = mean

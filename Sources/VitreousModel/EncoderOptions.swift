@@ -18,6 +18,7 @@ public struct EncoderOptions: Sendable, Equatable {
     /// what finding register neurons reads.
     public var mlpActivationLayers: Set<Int> = []
 
+    /// Options with each output asked for or not; by default only the final tokens.
     public init(hiddenStates: Bool = false, tokenNorms: Bool = false, clsAttention: Bool = false,
                 testTimeRegisters: TestTimeRegisters? = nil, mlpActivationLayers: Set<Int> = []) {
         self.hiddenStates = hiddenStates
@@ -35,9 +36,12 @@ public struct TestTimeRegisters: Codable, Sendable, Equatable {
     public var count: Int
     /// Block index (0-based) → MLP hidden indices whose activations move into the registers.
     public var neurons: [Int: [Int]]
+    /// How the activations move (``NeuronShiftRule``).
     public var rule: NeuronShiftRule
+    /// Multiplies the value moved into the registers.
     public var scale: Float
 
+    /// Test-time registers moving `neurons` into `count` extra tokens by `rule`, scaled by `scale`.
     public init(neurons: [Int: [Int]], count: Int = 1, rule: NeuronShiftRule = .jointSignedMax, scale: Float = 1) {
         self.neurons = neurons
         self.count = count

@@ -9,7 +9,9 @@ import Foundation
 public struct NPYArray: Sendable, Equatable {
     /// The element types this reader and writer handle, by their NumPy `descr`.
     public enum DType: String, Sendable, Equatable {
+        /// Little-endian float32.
         case float32 = "<f4"
+        /// Little-endian float64.
         case float64 = "<f8"
 
         var size: Int { self == .float32 ? 4 : 8 }

@@ -3,10 +3,35 @@
 /// Every type of the format is recognised, so a file holding integer tensors next to the weights still
 /// opens; only the floating-point ones can be read as `Float` (see ``isReadableAsFloat``).
 public enum SafetensorsDType: String, Sendable, CaseIterable, Codable {
-    case f64 = "F64", f32 = "F32", f16 = "F16", bf16 = "BF16"
-    case f8e4m3 = "F8_E4M3", f8e5m2 = "F8_E5M2"
-    case i64 = "I64", i32 = "I32", i16 = "I16", i8 = "I8"
-    case u64 = "U64", u32 = "U32", u16 = "U16", u8 = "U8"
+    /// IEEE float64.
+    case f64 = "F64"
+    /// IEEE float32.
+    case f32 = "F32"
+    /// IEEE float16.
+    case f16 = "F16"
+    /// bfloat16: float32's exponent, 7 mantissa bits.
+    case bf16 = "BF16"
+    /// 8-bit float, 4 exponent and 3 mantissa bits.
+    case f8e4m3 = "F8_E4M3"
+    /// 8-bit float, 5 exponent and 2 mantissa bits.
+    case f8e5m2 = "F8_E5M2"
+    /// Signed 64-bit integer.
+    case i64 = "I64"
+    /// Signed 32-bit integer.
+    case i32 = "I32"
+    /// Signed 16-bit integer.
+    case i16 = "I16"
+    /// Signed 8-bit integer.
+    case i8 = "I8"
+    /// Unsigned 64-bit integer.
+    case u64 = "U64"
+    /// Unsigned 32-bit integer.
+    case u32 = "U32"
+    /// Unsigned 16-bit integer.
+    case u16 = "U16"
+    /// Unsigned 8-bit integer.
+    case u8 = "U8"
+    /// Boolean, one byte.
     case bool = "BOOL"
 
     /// Bytes per element.

@@ -10,7 +10,9 @@ public final class ViTEncoder: Sendable {
     public let precision: Precision
     private let gridCache = GridTableCache()
 
+    /// The model's configuration.
     public var config: ViTConfig { weights.config }
+    /// The device the weights are on and the encoder runs on.
     public var device: Device { weights.device }
 
     /// An encoder on `weights` as they are: its ``precision`` is the one their linear weights are stored in

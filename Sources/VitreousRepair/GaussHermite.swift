@@ -2,6 +2,11 @@ import Foundation
 
 /// Gauss–Hermite quadrature: `∫ e^{−x²} f(x) dx ≈ Σ wᵢ f(xᵢ)`, exact for polynomials of degree < 2n. The
 /// SwiGLU Jacobian needs expectations of `silu` and `silu′` under a normal law, which have no closed form.
+///
+/// Hand-written rather than LAPACK's Golub–Welsch (eigenvalues and first eigenvector components of the Jacobi
+/// matrix) because it is measurably more accurate: for 64 nodes against 60-digit mpmath, nodes within 4.4e-16 and
+/// weights within 4.3e-14 relative, where Golub–Welsch (`dsyevd`) gives 3.6e-15 and tail weights off by orders
+/// of magnitude (they are squares of eigenvector components near 1e-16); numpy's `hermgauss` Newton-polishes too.
 public struct GaussHermite: Sendable {
     /// The nodes `xᵢ`, ascending (symmetric about 0).
     public let nodes: [Double]

@@ -16,6 +16,7 @@ public struct RegisterNeuronSearch: Sendable {
     /// Keep only neurons silent (below 0.5) on at least half the tokens, as the reference code does.
     public var sparsity: Bool
 
+    /// A search with the reference code's defaults for everything but the layers.
     public init(detectLayer: Int, topLayer: Int, topK: Int = 10, detector: ArtifactDetector = .default,
                 sparsity: Bool = true) {
         self.detectLayer = detectLayer
@@ -27,8 +28,11 @@ public struct RegisterNeuronSearch: Sendable {
 
     /// One candidate neuron and its mean activation on the artifacts.
     public struct Score: Codable, Sendable, Equatable {
+        /// The block (0-based).
         public let layer: Int
+        /// The MLP hidden unit.
         public let neuron: Int
+        /// Its mean activation on the artifact patches.
         public let score: Float
     }
 

@@ -12,9 +12,8 @@ public enum Activation: Int32, Sendable, CaseIterable {
 /// ops switch on. ``CPUBackend`` and ``OpenCLBackend`` are the two kinds.
 ///
 /// Ops are not requirements of this protocol: each public op checks its inputs, then switches on ``kind`` and
-/// calls the implementation of that backend, declared beside the op (AddingAnOp.md). `matmul`,
-/// `biasActivation` and `attention` are requirements still, until linear algebra and attention move to that
-/// pattern too.
+/// calls the implementation of that backend, declared beside the op (AddingAnOp.md); `matmul`, which three ops
+/// share, switches once in ``BackendKind/matmul(_:_:into:batch:m:n:k:transposeB:shareB:)``.
 ///
 /// Not public: shapes are validated by the public operations before a backend sees them, so backends receive
 /// flat sizes and trust them; code outside the package reaches a backend only through those checked ops.

@@ -105,16 +105,4 @@ package final class CPUBackend: Backend {
                         1, pa + item * m * k, Int32(k), pb + item * k * n, ldb, 0, pc + item * m * n, Int32(n))
         }
     }
-
-    package func biasActivation(_ y: Tensor, bias: Tensor?, activation: Activation, columns: Int) throws {
-        let py = SendablePointer(try host(y))
-        let pbias = try bias.map { SendablePointer(try host($0)) }
-        guard columns > 0 else { return }
-        let kernels = CPUInstructionSet.kernels
-        let gelu: Int32 = activation == .gelu ? 1 : 0
-        parallelFor(y.count / columns, grain: max(1, 16_384 / columns)) { range in
-            kernels.bias_activation_rows(py.base + range.lowerBound * columns, columns, pbias?.base, range.count,
-                                         columns, gelu)
-        }
-    }
 }

@@ -6,7 +6,9 @@ import Logging
 /// `Device.cpu` runs on the host (its own GEMM for linear layers, OpenBLAS for matmul, C SIMD kernels for the
 /// rest); `Device.openCL(n)` runs on the n-th OpenCL device of ``Device/openCLDevices`` (CLBlast GEMM, Vitreous's own kernels for the rest).
 public enum Device: Hashable, Sendable, CustomStringConvertible {
+    /// The host: all cores, instruction set chosen at run time.
     case cpu
+    /// The OpenCL device of that index in ``Device/openCLDevices``.
     case openCL(Int)
 
     public var description: String {
@@ -60,7 +62,9 @@ public enum Device: Hashable, Sendable, CustomStringConvertible {
 
     /// The device chosen when a caller names none, with the reason for the choice.
     public struct Selection: Sendable {
+        /// The device chosen.
         public let device: Device
+        /// Why, in a phrase (for logs and `vitreous devices`).
         public let reason: String
     }
 

@@ -4,23 +4,37 @@ import COpenCL
 public struct OpenCLDeviceInfo: Sendable, Hashable, CustomStringConvertible {
     /// Position in ``Device/openCLDevices`` (all platforms, in driver order); `Device.openCL(index)` names it.
     public let index: Int
+    /// `CL_PLATFORM_NAME`.
     public let platformName: String
+    /// `CL_PLATFORM_VENDOR`.
     public let platformVendor: String
+    /// `CL_DEVICE_NAME`.
     public let name: String
+    /// `CL_DEVICE_VENDOR`.
     public let vendor: String
     /// `CL_DRIVER_VERSION`: part of the on-disk kernel cache key.
     public let driverVersion: String
     /// `CL_DEVICE_VERSION`, for example `OpenCL 3.0 PoCL ...`.
     public let openCLVersion: String
+    /// `CL_DEVICE_GLOBAL_MEM_SIZE`.
     public let globalMemoryBytes: UInt64
+    /// `CL_DEVICE_MAX_MEM_ALLOC_SIZE`: the largest single buffer.
     public let maxAllocationBytes: UInt64
+    /// `CL_DEVICE_LOCAL_MEM_SIZE`: local memory per work-group.
     public let localMemoryBytes: UInt64
+    /// `CL_DEVICE_MAX_COMPUTE_UNITS`.
     public let computeUnits: Int
+    /// `CL_DEVICE_MAX_WORK_GROUP_SIZE`.
     public let maxWorkGroupSize: Int
+    /// `CL_DEVICE_TYPE_GPU`.
     public let isGPU: Bool
+    /// `CL_DEVICE_TYPE_ACCELERATOR`.
     public let isAccelerator: Bool
+    /// `CL_DEVICE_TYPE_CPU` (PoCL, for example).
     public let isCPU: Bool
+    /// Whether the device has the `cl_khr_fp64` extension.
     public let supportsFP64: Bool
+    /// Whether the device has the `cl_khr_fp16` extension.
     public let supportsFP16: Bool
 
     /// "GPU", "accelerator", "CPU" or "other".

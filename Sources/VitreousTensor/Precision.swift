@@ -15,10 +15,14 @@ import Foundation
 ///
 /// See the "Precision" article for what each costs in fidelity.
 public enum Precision: String, CaseIterable, Sendable, Codable, CustomStringConvertible {
+    /// Everything float32: the reference.
     case fp32
+    /// bfloat16 operands of the linear layers and the attention's products, float32 sums (CPU).
     case bf16
+    /// Half-precision storage of the linear weights, float32 arithmetic (OpenCL).
     case fp16
 
+    /// The name `--precision` takes: `fp32`, `bf16` or `fp16`.
     public var description: String { rawValue }
 
     /// Whether this CPU multiplies bf16 natively (AVX512-BF16's VDPBF16PS), which is what makes ``bf16`` fast.

@@ -14,7 +14,9 @@ public struct ResampleWeights: Sendable, Equatable {
         case bilinearAntialiased
     }
 
+    /// Length of the axis resampled from.
     public let input: Int
+    /// Length of the axis resampled to.
     public let output: Int
     /// For each output index, the (input index, weight) pairs that make it.
     public let taps: [[(index: Int, weight: Double)]]

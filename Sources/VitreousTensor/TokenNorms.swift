@@ -12,8 +12,11 @@ public struct TokenNorms: Sendable {
 
     /// One image's statistics, read back to the host.
     public struct ImageStatistics: Sendable, Equatable {
+        /// The largest norm in the range (NaN when one is NaN).
         public let max: Float
+        /// The token of the first largest norm; -1 when it is not finite.
         public let argmax: Int
+        /// The mean norm over the range.
         public let mean: Float
     }
 

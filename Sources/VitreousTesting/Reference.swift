@@ -39,6 +39,7 @@ public enum Reference {
         return c
     }
 
+    /// Exact GELU, `0.5·x·(1 + erf(x/√2))`.
     public static func gelu(_ x: Double) -> Double { 0.5 * x * (1 + erf(x / 2.0.squareRoot())) }
 
     /// `act(x · weightᵀ + bias)` with x `[rows, in]`, weight `[out, in]`.
@@ -53,6 +54,7 @@ public enum Reference {
         return y
     }
 
+    /// Layer norm of rows of `dim` (biased variance, as PyTorch).
     public static func layerNorm(_ x: [Double], weight: [Double], bias: [Double], dim: Int,
                                  eps: Double = 1e-6) -> [Double] {
         var y = [Double](repeating: 0, count: x.count)
@@ -93,6 +95,7 @@ public enum Reference {
         x.indices.map { residual[$0] + gamma[$0 % columns] * x[$0] }
     }
 
+    /// Softmax over each row of `columns`.
     public static func softmax(_ x: [Double], columns: Int) -> [Double] {
         var y = [Double](repeating: 0, count: x.count)
         for row in 0..<(x.count / columns) {

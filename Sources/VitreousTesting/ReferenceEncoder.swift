@@ -5,6 +5,7 @@ import VitreousTensor
 /// The whole encoder in float64 plain loops, built from ``Reference``'s ops: the ground truth the
 /// tests compare both backends' ``ViTEncoder`` with. Slow; meant for small models and images.
 public enum ReferenceEncoder {
+    /// What the reference encoder returns for a batch.
     public struct Output: Sendable {
         /// `[B, T, D]` after the final norm.
         public let tokens: [Double]
@@ -12,6 +13,7 @@ public enum ReferenceEncoder {
         public let hiddenStates: [[Double]]
         /// The last block's CLS attention `[B, heads, T]`.
         public let clsAttention: [Double]
+        /// `T`: tokens per image.
         public let tokenCount: Int
     }
 

@@ -24,6 +24,7 @@ extension Reference {
         return out
     }
 
+    /// `x·sigmoid(x)`.
     public static func silu(_ x: Double) -> Double { x / (1 + exp(-x)) }
 
     /// `silu(gate) ⊙ up` for rows `[gate | up]`.
