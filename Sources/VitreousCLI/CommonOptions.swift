@@ -104,8 +104,7 @@ struct ModelOptions: ParsableArguments {
         let started = Date()
         let chosen = try chosenPrecision(for: device)
         let config = try ViTConfig.inferred(from: file, heads: heads ?? checkpoint.heads)
-        let encoder = ViTEncoder(weights: try ViTHostWeights.load(file, config: config)
-            .tensors(on: device, precision: chosen))
+        let encoder = ViTEncoder(weights: try ViTWeights.load(file, on: device, config: config, precision: chosen))
         let seconds = String(format: "%.2f", Date().timeIntervalSince(started))
         let kernel = Precision.cpuKernelName(for: chosen).map { ", \($0) kernels" } ?? ""
         Logger(label: "vitreous").debug("""

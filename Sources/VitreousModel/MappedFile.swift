@@ -75,6 +75,18 @@ final class MappedFile: @unchecked Sendable {  // immutable bytes; see above
         return try body(UnsafeRawBufferPointer(start: base + range.lowerBound, count: range.count))
     }
 
+    /// Gives the whole pages inside `range` back to the system (`MADV_DONTNEED`) once their bytes have been copied
+    /// out: a read-only private mapping reads them from the file again if they are touched later, so nothing changes
+    /// but the resident memory, which then holds a model's weights once instead of twice while it loads.
+    func releasePages(_ range: Range<Int>) {
+        guard let base, !isCopy else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        guard page > 0 else { return }
+        let first = (range.lowerBound + page - 1) / page * page, last = range.upperBound / page * page
+        guard last > first else { return }
+        _ = madvise(UnsafeMutableRawPointer(mutating: base + first), last - first, Int32(MADV_DONTNEED))
+    }
+
     static func errnoText(_ what: String) -> String {
         "\(what): \(String(cString: strerror(errno)))"
     }

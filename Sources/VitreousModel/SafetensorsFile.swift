@@ -71,7 +71,9 @@ public final class SafetensorsFile: Sendable {
                 "tensor '\(name)' has dtype \(entry.dtype.rawValue); only F64, F32, F16 and BF16 can be read as float")
         }
         let range = (dataStart + entry.dataOffsets.lowerBound)..<(dataStart + entry.dataOffsets.upperBound)
-        return file.withBytes(range) { ElementDecoding.floats($0, dtype: entry.dtype, count: entry.count) }
+        let values = file.withBytes(range) { ElementDecoding.floats($0, dtype: entry.dtype, count: entry.count) }
+        file.releasePages(range)  // copied: the mapping need not keep them resident too
+        return values
     }
 
     /// Tensor `name` as a float32 ``Tensor`` of the same shape on `device`.

@@ -32,7 +32,7 @@ public final class ViTEncoder: Sendable {
     /// Loads a safetensors checkpoint in any supported key layout onto `device`, its linear layers in `precision`.
     public convenience init(contentsOf url: URL, on device: Device = .default, config: ViTConfig? = nil,
                             precision: Precision = .fp32) throws {
-        self.init(weights: try ViTHostWeights.load(url, config: config).tensors(on: device, precision: precision))
+        self.init(weights: try ViTWeights.load(SafetensorsFile(url), on: device, config: config, precision: precision))
     }
 
     /// Runs the encoder on `images` `[B, 3, H, W]` (normalised with ImageNet mean/std, H and W multiples of

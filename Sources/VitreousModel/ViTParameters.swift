@@ -190,16 +190,7 @@ extension ViTParameters where Value == [Float] {
             guard let values = self[slot] else {
                 throw ModelError.invalidArgument("parameters lack \(slot) that \(config) needs")
             }
-            let shape = slot.shape(config)
-            guard values.count == shape.reduce(1, *) else {
-                throw ModelError.invalidArgument("a parameter has \(values.count) values but its shape is \(shape)")
-            }
-            if precision == .fp16, slot.isLinearWeight, let index = values.firstIndex(where: { abs($0) > 65504 }) {
-                throw ModelError.invalidArgument("fp16 cannot hold \(slot): weight \(index) is \(values[index]), beyond "
-                    + "half precision's largest value 65504; use fp32 for this model")
-            }
-            let tensor = try Tensor(values, shape: shape, on: device)
-            return slot.isLinearWeight ? try linearWeight(tensor, precision: precision) : tensor
+            return try ViTWeights.deviceParameter(values, slot: slot, config: config, on: device, precision: precision)
         }
         try device.trimBufferPool()  // the float32 matrices went back to the pool: give their memory back
         return weights

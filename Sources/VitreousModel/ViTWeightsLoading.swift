@@ -32,6 +32,15 @@ extension ViTParameters where Value == [Float] {
     ///   ``ModelError/shape(file:key:shape:expected:)``, or the file's own format errors.
     public static func load(_ file: SafetensorsFile, config: ViTConfig? = nil, heads: Int? = nil,
                             allowUnexpectedKeys: Bool = false) throws -> ViTHostWeights {
+        let reader = try slotReader(file, config: config, heads: heads, allowUnexpectedKeys: allowUnexpectedKeys)
+        return try ViTHostWeights(config: reader.config, reader.read)
+    }
+
+    /// The checks of ``load(_:config:heads:allowUnexpectedKeys:)`` (every key and shape, before any tensor is read),
+    /// then the configuration and a function that reads one slot's values in the canonical layout: what loading onto
+    /// a device one parameter at a time needs.
+    static func slotReader(_ file: SafetensorsFile, config: ViTConfig?, heads: Int?, allowUnexpectedKeys: Bool)
+        throws -> (config: ViTConfig, read: (ParameterSlot) throws -> [Float]) {
         let path = file.url.path
         let detected = try DetectedLayout.detect(file.names, file: path)
         let layout = detected.layout, prefix = detected.prefix
@@ -70,7 +79,7 @@ extension ViTParameters where Value == [Float] {
             }
         }
 
-        return try ViTHostWeights(config: config) { slot in
+        return (config, { slot in
             guard let source = layout.source(of: slot, config: config) else {
                 // Only LayerScale can be absent: a model without it scales by one.
                 return [Float](repeating: 1, count: slot.shape(config).reduce(1, *))
@@ -81,7 +90,7 @@ extension ViTParameters where Value == [Float] {
             case .zeroKeyBias: return parts[0] + [Float](repeating: 0, count: config.hiddenSize) + parts[1]
             case .maskedBias: return zip(parts[0], parts[1]).map { $0 * $1 }
             }
-        }
+        })
     }
 
     /// A tensor's values, refused when one is NaN or infinite: such a checkpoint (a diverged or corrupted
@@ -157,8 +166,42 @@ extension ViTParameters where Value == Tensor {
     /// every parameter to `device` in its canonical shape.
     public static func load(_ url: URL, on device: Device = .default, config: ViTConfig? = nil,
                             heads: Int? = nil, allowUnexpectedKeys: Bool = false) throws -> ViTWeights {
-        try ViTHostWeights.load(url, config: config, heads: heads, allowUnexpectedKeys: allowUnexpectedKeys)
-            .tensors(on: device)
+        try load(SafetensorsFile(url), on: device, config: config, heads: heads, allowUnexpectedKeys: allowUnexpectedKeys)
+    }
+
+    /// Reads a checkpoint as ``load(_:on:config:heads:allowUnexpectedKeys:)`` does, one parameter at a time onto
+    /// `device` with the linear layers' matrices converted to `precision` as each is read: the whole model never
+    /// exists on the host at once, so loading a bf16 model peaks near its bf16 size.
+    /// - Throws: as ``ViTParameters/load(_:config:heads:allowUnexpectedKeys:)``, and
+    ///   ``VitreousError/invalidArgument(_:)`` for a precision `device` does not run.
+    public static func load(_ file: SafetensorsFile, on device: Device = .default, config: ViTConfig? = nil,
+                            heads: Int? = nil, allowUnexpectedKeys: Bool = false,
+                            precision: Precision = .fp32) throws -> ViTWeights {
+        try precision.check(on: device)
+        let reader = try ViTHostWeights.slotReader(file, config: config, heads: heads,
+                                                   allowUnexpectedKeys: allowUnexpectedKeys)
+        let weights = try ViTWeights(config: reader.config) { slot in
+            try deviceParameter(try reader.read(slot), slot: slot, config: reader.config, on: device,
+                                precision: precision)
+        }
+        if precision != .fp32 { try device.trimBufferPool() }  // the float32 matrices went back to the pool
+        return weights
+    }
+
+    /// One parameter's values as a tensor of its canonical shape on `device`, a linear layer's matrix converted to
+    /// `precision`.
+    static func deviceParameter(_ values: [Float], slot: ParameterSlot, config: ViTConfig, on device: Device,
+                                precision: Precision) throws -> Tensor {
+        let shape = slot.shape(config)
+        guard values.count == shape.reduce(1, *) else {
+            throw ModelError.invalidArgument("a parameter has \(values.count) values but its shape is \(shape)")
+        }
+        if precision == .fp16, slot.isLinearWeight, let index = values.firstIndex(where: { abs($0) > 65504 }) {
+            throw ModelError.invalidArgument("fp16 cannot hold \(slot): weight \(index) is \(values[index]), beyond "
+                + "half precision's largest value 65504; use fp32 for this model")
+        }
+        let tensor = try Tensor(values, shape: shape, on: device)
+        return slot.isLinearWeight ? try linearWeight(tensor, precision: precision) : tensor
     }
 
     /// Writes the weights as a safetensors checkpoint in `layout` (see the host version).
