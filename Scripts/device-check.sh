@@ -244,6 +244,9 @@ for device in "${targets[@]}"; do
     step "$tag-ops" 25 --device "$device" --verify --part ops --part attention "${ops_size[@]}" "${peak_options[@]}"
     [[ -n $small_batches ]] && step "$tag-encoders" 40 --device "$device" --verify "${encoder_set[@]}" \
         --batches "$small_batches" --samples 5 "${peak_options[@]}"
+    # Half-precision weight storage (the Precision article): the same rows with the linear weights as half.
+    [[ -n $small_batches ]] && step "$tag-encoders-fp16" 45 --device "$device" --precision fp16 "${encoder_set[@]}" \
+        --batches "$small_batches" --samples 5 "${peak_options[@]}"
 done
 [[ -n $small_batches ]] && step cpu-encoders 40 --device cpu "${encoder_set[@]}" --batches "$small_batches" --samples 3
 for device in "${targets[@]}"; do
