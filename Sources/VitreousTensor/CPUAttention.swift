@@ -9,7 +9,7 @@ struct CPUAttentionPlan: Equatable {
     static let rowMultiple = Int(VK_ATTENTION_ROW_MULTIPLE)
 
     /// 48 query rows per item: each 64-key tile of K and V is loaded into L1 once for 8 register groups of
-    /// rows, and 24…96 rows measured alike on one AVX-512 core (Benchmarks/RESULTS.md). Smaller blocks only
+    /// rows, and 24…96 rows measured alike on one AVX-512 core (Benchmarks/HISTORY.md). Smaller blocks only
     /// when that leaves fewer than four items per core, so that the cores finish together.
     init(batch: Int, tokens: Int, heads: Int, threads: Int = hostThreadCount) {
         var block = 48

@@ -101,7 +101,7 @@ extension CPUBackend {
         let tiles = (m + mr - 1) / mr
         // Rows first: each worker then packs only its own rows of A and all read the one packed weight (shared
         // in L3). Splitting columns made every worker pack all of A: 15–18 % more CPU time per ViT-S pass
-        // (RESULTS.md). Columns only when there are too few rows to go round.
+        // (Benchmarks/HISTORY.md). Columns only when there are too few rows to go round.
         let columnChunks = tiles >= 2 * threads ? 1 : min(panels, threads)
         let rowChunks = min(max(1, threads / columnChunks), tiles)
         let chunks = rowChunks * columnChunks

@@ -1,5 +1,5 @@
 // rotaryEmbedding as one unit (the recipe of AddingAnOp.md): the public op with its checks and the CPU body (plain
-// Swift: one multiply-add pair per element, memory-bound like the copy it replaces; see RESULTS.md for its cost
+// Swift: one multiply-add pair per element, memory-bound like the copy it replaces; see Benchmarks/HISTORY.md for its cost
 // per pass). On OpenCL, Kernels/rope.cl through OpenCL/OpenCLRotaryEmbedding.swift.
 
 /// The rotary position embedding of DINOv3 (and of transformers' `apply_rotary_pos_emb`, rotate-half layout)
