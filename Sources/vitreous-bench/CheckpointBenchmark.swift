@@ -11,14 +11,7 @@ struct CheckpointBenchmark {
 
     func run(model: String, input: String?, output: String?) throws -> BenchmarkResult {
         let encoder = try ViTEncoder(contentsOf: URL(fileURLWithPath: model), on: device, precision: precision)
-        let batch: Tensor
-        if let input {
-            let array = try NPYArray(contentsOf: URL(fileURLWithPath: input))
-            batch = try Tensor(array.floats, shape: array.shape, on: device)
-        } else {
-            batch = try Tensor(benchmarkValues(3 * 224 * 224, seed: 9), shape: [1, 3, 224, 224], on: device)
-        }
-        guard batch.rank == 4 else { throw ValidationErrorText("--input must be [B, 3, H, W], got \(batch.shape)") }
+        let batch = try Self.inputBatch(input, on: device)
         let images = batch.shape[0]
         let flops = EncoderBenchmarks.forwardFLOPs(encoder.config, height: batch.shape[2], width: batch.shape[3])
             * Double(images)
@@ -36,6 +29,19 @@ struct CheckpointBenchmark {
             shape: String(format: "batch %d, %d×%d px, %.1f ms/image", images, batch.shape[3], batch.shape[2],
                           timing.median * 1000 / Double(images)),
             timing: timing, rate: gflops, unit: "GFLOP/s", percentOfCeiling: nil, verifyError: nil)
+    }
+}
+
+extension CheckpointBenchmark {
+    /// The `--input` batch (a float32 `.npy` `[B, 3, H, W]`) on `device`, or a seeded random 224 px image.
+    static func inputBatch(_ input: String?, on device: Device) throws -> Tensor {
+        guard let input else {
+            return try Tensor(benchmarkValues(3 * 224 * 224, seed: 9), shape: [1, 3, 224, 224], on: device)
+        }
+        let array = try NPYArray(contentsOf: URL(fileURLWithPath: input))
+        let batch = try Tensor(array.floats, shape: array.shape, on: device)
+        guard batch.rank == 4 else { throw ValidationErrorText("--input must be [B, 3, H, W], got \(batch.shape)") }
+        return batch
     }
 }
 

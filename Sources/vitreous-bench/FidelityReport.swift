@@ -64,13 +64,7 @@ struct FidelityReport {
         }
         if let checkpoint {
             let weights = try ViTHostWeights.load(URL(fileURLWithPath: checkpoint))
-            let images: Tensor
-            if let input {
-                let array = try NPYArray(contentsOf: URL(fileURLWithPath: input))
-                images = try Tensor(array.floats, shape: array.shape, on: device)
-            } else {
-                images = try Tensor(benchmarkValues(3 * 224 * 224, seed: 9), shape: [1, 3, 224, 224], on: device)
-            }
+            let images = try CheckpointBenchmark.inputBatch(input, on: device)
             cases.append(((checkpoint as NSString).lastPathComponent, weights, images, nil))
         }
         return cases
