@@ -99,7 +99,8 @@ struct ModelOptions: ParsableArguments {
         let seconds = String(format: "%.2f", Date().timeIntervalSince(started))
         Logger(label: "vitreous").debug("""
             loaded \(checkpoint.weights.path) (\(config.family), D \(config.hiddenSize), \(config.depth) blocks, \
-            \(config.heads) heads, \(config.registerCount) registers) onto \(device) in \(seconds) s
+            \(config.heads) heads, \(config.registerCount) registers\(config.family == .dinov3 ? ", " + config.ropeSummary : "")) \
+            onto \(device) in \(seconds) s
             """)
         return encoder
     }
