@@ -109,7 +109,8 @@ struct ModelOptions: ParsableArguments {
         let kernel = Precision.cpuKernelName(for: chosen).map { ", \($0) kernels" } ?? ""
         Logger(label: "vitreous").debug("""
             loaded \(checkpoint.weights.path) (\(config.family), D \(config.hiddenSize), \(config.depth) blocks, \
-            \(config.heads) heads, \(config.registerCount) registers) onto \(device) (\(chosen)\(kernel)) in \(seconds) s
+            \(config.heads) heads, \(config.registerCount) registers\(config.family == .dinov3 ? ", " + config.ropeSummary : "")) \
+            onto \(device) (\(chosen)\(kernel)) in \(seconds) s
             """)
         return encoder
     }

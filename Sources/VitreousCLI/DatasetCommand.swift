@@ -29,11 +29,18 @@ struct DatasetOptions: ParsableArguments {
         """, valueName: "count"))
     var decodeThreads: Int?
 
+    @Flag(name: .long, help: """
+        With --dataset: encode again the inputs earlier runs recorded as failed in the index (a rerun without \
+        it leaves them as recorded).
+        """)
+    var retryFailed = false
+
     var enabled: Bool { dataset || shard != nil }
 
     func validate() throws {
         guard chunkSize >= 1 else { throw ValidationError("--chunk-size must be at least 1") }
         if let decodeThreads, decodeThreads < 1 { throw ValidationError("--decode-threads must be at least 1") }
+        if !enabled && retryFailed { throw ValidationError("--retry-failed needs --dataset") }
         if !enabled && patches { throw ValidationError("--patches needs --dataset (per-image files always hold patches)") }
     }
 }
@@ -61,13 +68,14 @@ extension Encode {
             crop: modelOptions.crop, exifOrientation: inputs.exifOrientation, patches: dataset.patches,
             layers: selected, shards: shard.count, precision: encoder.precision)
         try parameters.establish(in: folder)
-        let run = DatasetRun(
+        var run = DatasetRun(
             encoder: encoder, policy: try modelOptions.resizePolicy(for: encoder.config),
             readOptions: inputs.readOptions, maxTokens: modelOptions.maxTokens, batchSize: batch,
             chunkSize: dataset.chunkSize, patches: dataset.patches, layers: selected, shard: shard,
             parameters: parameters,
             decodeThreads: dataset.decodeThreads ?? max(1, ProcessInfo.processInfo.activeProcessorCount / 2),
             folder: folder)
+        run.retryFailed = dataset.retryFailed
         let outcome = try run.run(found.images, stop: stop, showProgress: true)
         let rate = outcome.seconds > 0 ? (Double(outcome.encoded) / outcome.seconds * 100).rounded() / 100 : 0
         var summary = ImageRun.Summary(processed: outcome.encoded, failures: outcome.failures, seconds: outcome.seconds)
@@ -79,6 +87,14 @@ extension Encode {
                 """.utf8))
             throw ExitCode(128 + signal)
         }
+        if !outcome.failedBefore.isEmpty {
+            FileHandle.standardError.write(Data("""
+                \(outcome.failedBefore.count) input\(outcome.failedBefore.count == 1 ? "" : "s") failed in an earlier run \
+                and \(outcome.failedBefore.count == 1 ? "was" : "were") left as recorded in \
+                \(DatasetFiles.index(shard: shard.index)); add --retry-failed to encode \
+                \(outcome.failedBefore.count == 1 ? "it" : "them") again\n
+                """.utf8))
+        }
         try summary.finish(
             json: inputs.json,
             text: String(format: "encoded %d images in %.2f s (%.2f/s) on %@ → %@ (shard %@%@)", outcome.encoded,
@@ -86,7 +102,8 @@ extension Encode {
                          outcome.resumedFrom > 0 ? ", \(outcome.resumedFrom) done before" : ""),
             fields: ["command": "encode", "dataset": true, "images_per_second": rate, "device": encoder.device.description,
                      "model": modelOptions.model, "out": folder.path, "shard": shard.description,
-                     "already_done": outcome.resumedFrom, "stages_seconds": outcome.stages.json,
+                     "already_done": outcome.resumedFrom, "failed_before": outcome.failedBefore,
+                     "stages_seconds": outcome.stages.json,
                      "queue_depth": run.queueDepth])
     }
 }

@@ -65,9 +65,13 @@ struct DatasetRun {
     let parameters: DatasetParameters
     let decodeThreads: Int
     let folder: URL
+    /// Encode again the inputs an earlier run recorded as failed (else they stay as recorded).
+    var retryFailed = false
 
     struct Outcome {
         var encoded = 0, failures: [ImageRun.Failure] = [], resumedFrom = 0, seconds = 0.0
+        /// Inputs of this shard that earlier runs recorded as failed and this run left as they are.
+        var failedBefore: [String] = []
         var stages = StageTimes()
         var stoppedBy: Int32?
     }
@@ -79,8 +83,9 @@ struct DatasetRun {
         let started = Date()
         var index = try ShardIndex(folder: folder, shard: shard.index)
         let mine = shard.select(all)
-        let todo = mine.filter { !index.committed.contains($0.path) }
+        let todo = mine.filter { !index.isDone($0.path, retryFailed: retryFailed) }
         var outcome = Outcome(resumedFrom: mine.count - todo.count)
+        outcome.failedBefore = mine.filter { index.failed.contains($0.path) && !retryFailed }.map(\.path)
         let (policy, readOptions, maxTokens, patch) = (policy, readOptions, maxTokens, encoder.config.patchSize)
         let queue = PrefetchQueue(todo, threads: decodeThreads, depth: queueDepth) { input in
             let decodeStart = Date()
@@ -147,7 +152,7 @@ struct DatasetRun {
         // where the input size changes), and chunks are committed only between them: a resumed run forms the
         // same batches as an uninterrupted one, and the encoder's results depend on the batch's composition.
         var pending = [Int](repeating: 0, count: (mine.count + batchSize - 1) / batchSize)
-        for (position, input) in mine.enumerated() where !index.committed.contains(input.path) {
+        for (position, input) in mine.enumerated() where !index.isDone(input.path, retryFailed: retryFailed) {
             pending[position / batchSize] += 1
         }
         var position = 0

@@ -2,14 +2,22 @@ import Foundation
 
 /// A shard's `index-<shard>.jsonl` as a run finds it, made consistent for appending: a last line cut off by
 /// a crash is removed, as are chunks the index never named (a crash between a chunk's rename and its index
-/// lines) and temporary files. The inputs listed are committed; a rerun skips them.
+/// lines) and temporary files. The inputs listed are committed; a rerun skips them, and with `--retry-failed`
+/// encodes again those whose last line is a failure (the new line supersedes it).
 struct ShardIndex {
     let url: URL
     /// `source` of every input the index lists (encoded or failed).
     private(set) var committed: Set<String> = []
+    /// `source` of every input whose last line records a failure.
+    private(set) var failed: Set<String> = []
     /// The number the next chunk of this shard takes.
     private(set) var nextChunk = 0
-    private(set) var encodedCount = 0, failedCount = 0
+    private(set) var encodedCount = 0
+
+    /// Whether a run skips `source`: listed, and not a failure that `retryFailed` asks to encode again.
+    func isDone(_ source: String, retryFailed: Bool) -> Bool {
+        committed.contains(source) && !(retryFailed && failed.contains(source))
+    }
 
     init(folder: URL, shard: Int) throws {
         url = folder.appendingPathComponent(DatasetFiles.index(shard: shard))
@@ -26,9 +34,10 @@ struct ShardIndex {
                 if let file = entry["file"] as? String {
                     referenced.insert(file)
                     encodedCount += 1
+                    failed.remove(source)
                     if let chunk = DatasetFiles.chunkNumber(file, shard: shard) { nextChunk = max(nextChunk, chunk + 1) }
                 } else {
-                    failedCount += 1
+                    failed.insert(source)
                 }
             }
         }
@@ -61,8 +70,14 @@ struct ShardIndex {
             throw CLIError("\(url.path): cannot append (\(String(cString: strerror(errno))))")
         }
         for line in lines {
-            if let source = line["source"] as? String { committed.insert(source) }
-            if line["file"] != nil { encodedCount += 1 } else { failedCount += 1 }
+            guard let source = line["source"] as? String else { continue }
+            committed.insert(source)
+            if line["file"] != nil {
+                encodedCount += 1
+                failed.remove(source)
+            } else {
+                failed.insert(source)
+            }
         }
     }
 

@@ -72,6 +72,12 @@ enum DatasetFiles {
 
     static func index(shard: Int) -> String { String(format: "index-%05d.jsonl", shard) }
 
+    /// The shard whose index `name` is (`index-<shard>.jsonl`), if it is one.
+    static func indexShard(_ name: String) -> Int? {
+        guard name.hasPrefix("index-"), name.hasSuffix(".jsonl") else { return nil }
+        return Int(name.dropFirst("index-".count).dropLast(".jsonl".count))
+    }
+
     /// The chunk number in `name` when it is a chunk of `shard`.
     static func chunkNumber(_ name: String, shard: Int) -> Int? {
         let prefix = String(format: "features-%05d-", shard), suffix = ".safetensors"
@@ -125,19 +131,33 @@ struct DatasetParameters {
         }
     }
 
+    /// The run.json keys a chunk's metadata repeats, so that `vitreous index merge` can tell a chunk of
+    /// another run.
+    static let chunkKeys = ["model", "preprocessing", "outputs", "shards"]
+
     /// A chunk's `__metadata__`: the run's parameters as JSON strings, and the Vitreous version.
     var chunkMetadata: [String: String] {
         get throws {
             var metadata = ["producer": "vitreous encode --dataset", "vitreous_version": VitreousCommand.version,
                             "format": DatasetFiles.format]
-            for key in ["model", "preprocessing", "outputs"] {
+            for key in DatasetParameters.chunkKeys {
                 if let value = object[key] {
-                    let data = try JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .withoutEscapingSlashes])
+                    let data = try JSONSerialization.data(withJSONObject: value,
+                                                          options: [.sortedKeys, .withoutEscapingSlashes, .fragmentsAllowed])
                     metadata[key] = String(decoding: data, as: UTF8.self)
                 }
             }
             return metadata
         }
+    }
+
+    /// The keys among `keys` whose values differ between `a` and `b`, sorted. Compared as serialised JSON:
+    /// numbers read back from a file may differ in their last bits.
+    static func differing(_ a: [String: Any], _ b: [String: Any], keys: Set<String>) -> [String] {
+        func serialised(_ value: Any?) -> Data? {
+            value.flatMap { try? JSONSerialization.data(withJSONObject: [$0], options: [.sortedKeys]) }
+        }
+        return keys.sorted().filter { serialised(a[$0]) != serialised(b[$0]) }
     }
 
     /// Writes `folder/run.json`, or checks the one there: a difference is an error naming what differs.
@@ -147,11 +167,7 @@ struct DatasetParameters {
             guard let stored = try? JSONSerialization.jsonObject(with: existing) as? [String: Any] else {
                 throw CLIError("\(url.path): not a run description (JSON); use another --out folder")
             }
-            // Compared as serialised JSON: numbers read back from a file may differ in their last bits.
-            func serialised(_ value: Any?) -> Data? {
-                value.flatMap { try? JSONSerialization.data(withJSONObject: [$0], options: [.sortedKeys]) }
-            }
-            let differing = Set(stored.keys).union(object.keys).sorted().filter { serialised(object[$0]) != serialised(stored[$0]) }
+            let differing = DatasetParameters.differing(object, stored, keys: Set(stored.keys).union(object.keys))
             guard differing.isEmpty else {
                 throw CLIError("\(url.path): this folder holds features of another run (different "
                     + differing.joined(separator: ", ") + "); use another --out folder or the same options")

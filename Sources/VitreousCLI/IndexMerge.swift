@@ -15,8 +15,10 @@ struct IndexMerge: ParsableCommand {
         commandName: "merge",
         abstract: "Merge the shards' index-<shard>.jsonl files of a dataset folder into index.jsonl.",
         discussion: """
-            Checks that every shard run.json names has an index, that no input is listed twice and that every \
-            chunk an index line names exists; then writes DIR/index.jsonl (sorted by source path, atomically). \
+            Checks that every shard run.json names has an index and no index of another shard count is there, \
+            that no input is listed twice (a later line of the same shard replaces a failure: --retry-failed), \
+            and that every chunk an index line names exists, belongs to that shard and was made with run.json's \
+            model, preprocessing, outputs and shard count; then writes DIR/index.jsonl (sorted by source path, atomically). \
             A shard still running may have a last line not yet complete: it is left out, with a warning.
             """)
 
@@ -37,8 +39,15 @@ struct IndexMerge: ParsableCommand {
               let shards = run["shards"] as? Int, shards >= 1 else {
             throw CLIError("\(runFile.path): missing or not a run description; is \(folder) a dataset folder?")
         }
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: url.path)) ?? []
+        if let stray = names.sorted().first(where: { (DatasetFiles.indexShard($0) ?? 0) >= shards }) {
+            throw CLIError("\(folder): \(stray) is beyond the \(shards) shards run.json names: it comes from a run "
+                + "with another shard count; merge only shards of one run")
+        }
         var entries: [[String: Any]] = []
-        var seen: [String: String] = [:]
+        // Per source: where its line is in `entries`, which shard's index holds it, and whether it is a failure.
+        var seen: [String: (position: Int, index: String, failed: Bool)] = [:]
+        var checkedChunks = Set<String>()
         var missing: [Int] = []
         for shard in 0..<shards {
             let name = DatasetFiles.index(shard: shard)
@@ -56,14 +65,22 @@ struct IndexMerge: ParsableCommand {
                     }
                     throw CLIError("\(url.appendingPathComponent(name).path):\(number + 1): not an index line")
                 }
+                if let file = entry["file"] as? String, !checkedChunks.contains(file) {
+                    try checkChunk(file, index: name, line: number + 1, shard: shard, run: run, folder: url)
+                    checkedChunks.insert(file)
+                }
+                let failed = entry["file"] == nil
                 if let other = seen[source] {
-                    throw CLIError("\(source) is listed twice (\(other) and \(name)); were shards run with different inputs?")
+                    // A later line of the same shard supersedes a failure (--retry-failed); anything else overlaps.
+                    guard other.index == name, other.failed else {
+                        throw CLIError("\(source) is listed twice (\(other.index) and \(name)): overlapping shards, "
+                            + "or shards run with different inputs; merge only shards of one run")
+                    }
+                    entries[other.position] = entry
+                    seen[source] = (other.position, name, failed)
+                    continue
                 }
-                seen[source] = name
-                if let file = entry["file"] as? String,
-                   !FileManager.default.fileExists(atPath: url.appendingPathComponent(file).path) {
-                    throw CLIError("\(name):\(number + 1): chunk \(file) is missing")
-                }
+                seen[source] = (entries.count, name, failed)
                 entries.append(entry)
             }
         }
@@ -83,6 +100,37 @@ struct IndexMerge: ParsableCommand {
         } else {
             print("merged \(entries.count) inputs (\(failed) failed) of \(shards - missing.count)/\(shards) shards → "
                 + url.appendingPathComponent("index.jsonl").path)
+        }
+    }
+
+    /// Throws unless chunk `file`, named on line `line` of shard `shard`'s index, exists, belongs to that shard
+    /// and was made with the model, preprocessing, outputs and shard count of `run` (run.json).
+    private func checkChunk(_ file: String, index: String, line: Int, shard: Int, run: [String: Any],
+                            folder: URL) throws {
+        let chunkURL = folder.appendingPathComponent(file)
+        guard FileManager.default.fileExists(atPath: chunkURL.path) else {
+            throw CLIError("\(index):\(line): chunk \(file) is missing")
+        }
+        guard DatasetFiles.chunkNumber(file, shard: shard) != nil else {
+            throw CLIError("\(index):\(line): chunk \(file) is not one of shard \(shard)'s: overlapping shards; "
+                + "merge only shards of one run")
+        }
+        let metadata: [String: String]
+        do {
+            metadata = try SafetensorsFile(chunkURL).metadata
+        } catch {
+            throw CLIError("\(chunkURL.path): \(error)")
+        }
+        var stored: [String: Any] = [:]
+        for key in DatasetParameters.chunkKeys {
+            guard let text = metadata[key] else { continue }  // chunks of older releases lack "shards"
+            stored[key] = try? JSONSerialization.jsonObject(with: Data(text.utf8), options: .fragmentsAllowed)
+        }
+        let differing = DatasetParameters.differing(run, stored, keys: Set(stored.keys))
+        guard differing.isEmpty else {
+            let what = differing.map { $0 == "shards" ? "shard count" : $0 }.joined(separator: ", ")
+            throw CLIError("\(chunkURL.path): made by a run with another \(what) than run.json's; merge only "
+                + "shards of one run")
         }
     }
 }

@@ -67,7 +67,7 @@ extension CheckpointLayout {
     var maskKey: String { isOriginal ? "mask_token" : "embeddings.mask_token" }
     /// The mask token's shape as the layout's own code stores it.
     func maskShape(_ d: Int) -> [Int] { self == .dinov3HuggingFace ? [1, 1, d] : [1, d] }
-    /// DINOv3 original's RoPE periods buffer `[head_dim / 4]`, checked against ``ViTConfig/ropeTheta`` on loading.
+    /// DINOv3 original's RoPE periods buffer `[head_dim / 4]`, used as stored (``ViTConfig/ropePeriods``).
     static let ropePeriodsKey = "rope_embed.periods"
 
     /// What precedes the block number in block keys.

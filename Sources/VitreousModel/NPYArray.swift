@@ -1,7 +1,8 @@
 import Foundation
 
-/// A NumPy `.npy` array of float32 or float64, little-endian, C order: the format of the reference fixtures
-/// and of arrays the command-line tool exchanges with Python.
+/// A NumPy `.npy` array of float32 or float64, little-endian: the format of the reference fixtures and of
+/// arrays the command-line tool exchanges with Python. Held in C (row-major) order; Fortran-ordered files
+/// (what `np.save` writes for a transposed array) are reordered on load, and the writer always writes C order.
 ///
 /// Format: the magic `\x93NUMPY`, a version (1.0 with a 2-byte header length, 2.0/3.0 with 4 bytes), a Python
 /// dict literal `{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }` padded with spaces to a
@@ -65,7 +66,7 @@ public struct NPYArray: Sendable, Equatable {
 
     /// Reads the `.npy` file at `url`.
     /// - Throws: ``ModelError/io(file:reason:)`` when it cannot be read, ``ModelError/npy(file:problem:)``
-    ///   when it is malformed, Fortran-ordered, or of another dtype.
+    ///   when it is malformed or of another dtype. A Fortran-ordered file is read into row-major order.
     public init(contentsOf url: URL) throws {
         let data: Data
         do {
@@ -101,7 +102,6 @@ public struct NPYArray: Sendable, Equatable {
             throw fail("dtype '\(fields.descr)' is not supported; only little-endian float32 ('<f4') and "
                 + "float64 ('<f8')")
         }
-        guard !fields.fortranOrder else { throw fail("Fortran-ordered arrays are not supported; save in C order") }
         var count = 1
         for extent in fields.shape {
             let (product, overflow) = count.multipliedReportingOverflow(by: extent)
@@ -116,7 +116,7 @@ public struct NPYArray: Sendable, Equatable {
                 + "the file holds \(bytes.count - dataStart)")
         }
         shape = fields.shape
-        storage = bytes.withUnsafeBytes { raw in
+        let stored: Storage = bytes.withUnsafeBytes { raw in
             let body = UnsafeRawBufferPointer(rebasing: raw[dataStart...])
             switch dtype {
             case .float32:
@@ -131,6 +131,39 @@ public struct NPYArray: Sendable, Equatable {
                 })
             }
         }
+        guard fields.fortranOrder, shape.count > 1 else {
+            storage = stored
+            return
+        }
+        switch stored {
+        case .float32(let values): storage = .float32(NPYArray.rowMajor(values, fortranShape: shape))
+        case .float64(let values): storage = .float64(NPYArray.rowMajor(values, fortranShape: shape))
+        }
+    }
+
+    /// The elements of a Fortran-ordered (first axis fastest) array of `shape` in row-major order.
+    private static func rowMajor<T>(_ values: [T], fortranShape shape: [Int]) -> [T] {
+        guard let first = values.first else { return values }
+        // Stride of each axis in the Fortran layout: axis 0 is contiguous.
+        var strides = [Int](repeating: 1, count: shape.count)
+        for axis in 1..<shape.count { strides[axis] = strides[axis - 1] * shape[axis - 1] }
+        var result = [T](repeating: first, count: values.count)
+        var index = [Int](repeating: 0, count: shape.count)
+        var source = 0
+        for target in 0..<values.count {
+            result[target] = values[source]
+            // Step the row-major multi-index (last axis fastest), keeping the Fortran offset in step.
+            var axis = shape.count - 1
+            while axis >= 0 {
+                index[axis] += 1
+                source += strides[axis]
+                if index[axis] < shape[axis] { break }
+                source -= strides[axis] * shape[axis]
+                index[axis] = 0
+                axis -= 1
+            }
+        }
+        return result
     }
 
     /// Writes the array as a version 1.0 `.npy` file, atomically.

@@ -66,6 +66,11 @@ public struct ViTConfig: Codable, Sendable, Equatable, CustomStringConvertible {
     /// Base θ of DINOv3's rotary embedding (100): the period of frequency f of head_dim/4 per axis is
     /// θ^(4f/head_dim), in units of the [−1, 1] patch-centre coordinates. Unused by DINOv2.
     public var ropeTheta: Float
+    /// DINOv3's RoPE periods (`head_dim/4` of them) as an original-layout checkpoint stores them in
+    /// `rope_embed.periods`, when they are not θ^(4f/head_dim) for any θ (a checkpoint trained with the
+    /// min/max-period parametrisation): the rotary embedding then uses these, and ``ropeTheta`` is only the base
+    /// their spacing implies. Nil: the periods follow from ``ropeTheta``.
+    public var ropePeriods: [Float]?
 
     /// A configuration; `interpolation` defaults to the one for the register count
     /// (``defaultInterpolation(registers:)``). Call ``validate()`` before trusting hand-made values.
@@ -104,9 +109,18 @@ public struct ViTConfig: Codable, Sendable, Equatable, CustomStringConvertible {
     public var hasPositionTable: Bool { family == .dinov2 }
 
     public var description: String {
-        let positions = family == .dinov3 ? "RoPE θ \(ropeTheta)" : "grid \(positionGrid), \(interpolation)"
+        let positions = family == .dinov3 ? ropeSummary : "grid \(positionGrid), \(interpolation)"
         return "\(family == .dinov3 ? "DINOv3 " : "")ViT(patch \(patchSize), D \(hiddenSize), depth \(depth), "
             + "heads \(heads), \(mlp) MLP \(mlpHiddenSize), registers \(registerCount), \(positions))"
+    }
+
+    /// DINOv3's rotary embedding in words: "RoPE θ 100", or for stored periods their range and the θ their
+    /// spacing implies.
+    public var ropeSummary: String {
+        guard let periods = ropePeriods, let first = periods.first, let last = periods.last else {
+            return "RoPE θ \(ropeTheta)"
+        }
+        return "RoPE periods \(first)…\(last) as stored (spacing of θ \(ropeTheta))"
     }
 
     /// The largest value ``validate()`` accepts for each size, by field name: far above any real ViT (ViT-g
@@ -142,8 +156,19 @@ public struct ViTConfig: Codable, Sendable, Equatable, CustomStringConvertible {
                 throw ModelError.invalidConfig("DINOv3's rotary embedding needs a head dimension divisible by 4; "
                     + "\(hiddenSize)/\(heads) heads is \(headDimension)")
             }
-            guard ropeTheta > 1, ropeTheta.isFinite else {
-                throw ModelError.invalidConfig("ropeTheta is \(ropeTheta); it must be a finite base above 1")
+            if let periods = ropePeriods {
+                guard periods.count == headDimension / 4 else {
+                    throw ModelError.invalidConfig("ropePeriods has \(periods.count) values; head dimension "
+                        + "\(headDimension) needs \(headDimension / 4)")
+                }
+                if let index = periods.firstIndex(where: { !($0 > 0 && $0.isFinite) }) {
+                    throw ModelError.invalidConfig("ropePeriods[\(index)] is \(periods[index]); RoPE periods must be "
+                        + "finite and positive")
+                }
+            } else {
+                guard ropeTheta > 1, ropeTheta.isFinite else {
+                    throw ModelError.invalidConfig("ropeTheta is \(ropeTheta); it must be a finite base above 1")
+                }
             }
         }
     }
@@ -175,10 +200,11 @@ public struct ViTConfig: Codable, Sendable, Equatable, CustomStringConvertible {
 extension ViTConfig {
     private enum CodingKeys: String, CodingKey {
         case family, patchSize, hiddenSize, depth, heads, mlpHiddenSize, mlp, registerCount, positionGrid
-        case layerNormEps, hasLayerScale, hasQKVBias, interpolation, ropeTheta
+        case layerNormEps, hasLayerScale, hasQKVBias, interpolation, ropeTheta, ropePeriods
     }
 
-    /// Decodes a configuration; one written before DINOv3 support (no `family`, no `ropeTheta`) reads as DINOv2.
+    /// Decodes a configuration; one written before DINOv3 support (no `family`, no `ropeTheta`) reads as DINOv2,
+    /// one without `ropePeriods` has the periods of its θ.
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         self.init(patchSize: try c.decode(Int.self, forKey: .patchSize), hiddenSize: try c.decode(Int.self, forKey: .hiddenSize),
@@ -193,5 +219,6 @@ extension ViTConfig {
                   interpolation: try c.decode(PositionInterpolation.self, forKey: .interpolation),
                   family: try c.decodeIfPresent(ModelFamily.self, forKey: .family) ?? .dinov2,
                   ropeTheta: try c.decodeIfPresent(Float.self, forKey: .ropeTheta) ?? 100)
+        ropePeriods = try c.decodeIfPresent([Float].self, forKey: .ropePeriods)
     }
 }

@@ -102,27 +102,21 @@ extension ViTConfig {
             throw fail("cannot infer the head count for hidden size \(hidden) (not a multiple of 64) without a "
                 + "config.json; pass heads explicitly")
         }
-        let config = ViTConfig(patchSize: patchShape[3], hiddenSize: hidden, depth: depth, heads: headCount,
+        var config = ViTConfig(patchSize: patchShape[3], hiddenSize: hidden, depth: depth, heads: headCount,
                                mlpHiddenSize: mlpHidden, mlp: mlp, registerCount: registers, positionGrid: grid,
                                layerNormEps: hub?.layerNormEps ?? (family == .dinov3 ? 1e-5 : 1e-6),
                                hasLayerScale: file.contains(prefix + layerScaleKey),
                                hasQKVBias: file.contains(prefix + qkvBiasKey), family: family,
-                               ropeTheta: try ropeTheta(file, layout: detected, hub: hub, heads: headCount))
+                               ropeTheta: hub?.ropeTheta ?? 100)
+        try config.validate()
+        let periodsKey = prefix + CheckpointLayout.ropePeriodsKey
+        if detected.layout == .dinov3Original, file.contains(periodsKey) {
+            // The original's periods, used as stored: they set θ (and the periods, when not of θ's form).
+            config = try DINOv3Keys.applying(periods: try file.floats(periodsKey), to: config, file: file.url.path,
+                                             key: periodsKey)
+        }
         try config.validate()
         return config
-    }
-
-    /// DINOv3's RoPE base: from the original's `rope_embed.periods`, else `rope_theta` of config.json, else 100.
-    private static func ropeTheta(_ file: SafetensorsFile, layout detected: DetectedLayout, hub: HubConfig?,
-                                  heads: Int) throws -> Float {
-        let key = detected.prefix + CheckpointLayout.ropePeriodsKey
-        guard detected.layout == .dinov3Original, file.contains(key), let hidden = try file.info(detected.prefix
-            + detected.layout.clsKey).shape.last, heads > 0 else { return hub?.ropeTheta ?? 100 }
-        guard let theta = DINOv3Keys.theta(fromPeriods: try file.floats(key), headDimension: hidden / heads) else {
-            throw ModelError.layout(file: file.url.path, problem: "'\(key)' holds periods that are not positive "
-                + "and increasing")
-        }
-        return theta
     }
 
     /// The numbers N of keys `<stem>N.…`.

@@ -118,8 +118,7 @@ public final class ViTEncoder: Sendable {
         if let cached = gridCache.tables(height, width) { return cached }
         var rotary: (cos: Tensor, sin: Tensor)?
         if config.family == .dinov3 {
-            let made = RotaryTables(gridHeight: height, gridWidth: width, headDimension: config.headDimension,
-                                    theta: config.ropeTheta)
+            let made = RotaryTables(gridHeight: height, gridWidth: width, config: config)
             let shape = [height * width, config.headDimension / 2]
             rotary = (try Tensor(made.cos, shape: shape, on: device), try Tensor(made.sin, shape: shape, on: device))
         }

@@ -17,8 +17,9 @@ extension ViTParameters where Value == [Float] {
     /// Separate q, k, v projections are concatenated into the fused qkv matrix, transformers-5 gate and up
     /// projections into `w12`; a missing LayerScale becomes ones; the mask token is accepted and dropped.
     /// DINOv3's K bias is zero: the original's `bias_mask` is applied, Hugging Face's missing `k_proj.bias` is
-    /// zeros; the original's `rope_embed.periods` must be the periods of the configuration's
-    /// ``ViTConfig/ropeTheta``; its `local_cls_norm` (used only on training crops) is accepted and dropped,
+    /// zeros; the original's `rope_embed.periods` are used as stored (they set ``ViTConfig/ropeTheta``, and
+    /// ``ViTConfig/ropePeriods`` when they are not θ^(4f/head_dim)), refused only when not finite and positive;
+    /// its `local_cls_norm` (used only on training crops) is accepted and dropped,
     /// a `cls_norm` (untied CLS norm) is refused.
     /// Every key is checked before any tensor is read: all missing and unexpected keys are reported together.
     /// Shapes must equal the configuration's up to leading axes of extent 1 (`[1, 1, D]` and `[D]` both fit a
@@ -44,7 +45,7 @@ extension ViTParameters where Value == [Float] {
         let path = file.url.path
         let detected = try DetectedLayout.detect(file.names, file: path)
         let layout = detected.layout, prefix = detected.prefix
-        let config = try config ?? ViTConfig.inferred(from: file, layout: detected, heads: heads)
+        var config = try config ?? ViTConfig.inferred(from: file, layout: detected, heads: heads)
         try config.validate()
 
         var expected: [(key: String, shape: [Int])] = []
@@ -63,8 +64,9 @@ extension ViTParameters where Value == [Float] {
                 + "(untie_cls_and_patch_norms) are not supported")
         }
         if layout == .dinov3Original, present.contains(prefix + CheckpointLayout.ropePeriodsKey) {
-            try DINOv3Keys.checkPeriods(try file.floats(prefix + CheckpointLayout.ropePeriodsKey), config: config,
-                                        file: path, key: prefix + CheckpointLayout.ropePeriodsKey)
+            // The periods the checkpoint was trained with win over a configuration's θ.
+            let key = prefix + CheckpointLayout.ropePeriodsKey
+            config = try DINOv3Keys.applying(periods: try file.floats(key), to: config, file: path, key: key)
         }
         let known = Set(expected.map(\.key)).union([prefix + layout.maskKey]).union(extras)
         let missing = expected.map(\.key).filter { !present.contains($0) }

@@ -44,8 +44,7 @@ public enum ReferenceEncoder {
         let eps = Double(config.layerNormEps)
         let firstPatch = 1 + config.registerCount
         let angles = config.family == .dinov3
-            ? RotaryTables.angles(gridHeight: grid.height, gridWidth: grid.width, headDimension: config.headDimension,
-                                  theta: Double(config.ropeTheta)) : nil
+            ? RotaryTables.angles(gridHeight: grid.height, gridWidth: grid.width, config: config) : nil
         var hidden = [x]
         var clsAttention: [Double] = []
         for block in weights.blocks {

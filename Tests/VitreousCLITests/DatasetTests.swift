@@ -253,4 +253,94 @@ struct DatasetTests {
             #expect(swapped.status == 1 && swapped.stderr.contains("model"), "\(swapped.stderr)")
         }
     }
+
+    @Test("failed inputs stay as recorded on a rerun and are encoded again with --retry-failed; merge takes the retry")
+    func retryFailed() throws {
+        try CLI.withFolder { cli in
+            let model = try cli.writeModel()
+            try imageFolder(cli, count: 4)
+            try cli.write("not really a JPEG", to: "images/001b.jpg")
+            let first = try encode(cli, model, out: "ds")
+            #expect(first.status == 1 && first.stderr.contains("images/001b.jpg"), "\(first.stderr)")
+            // Repaired: a PNG under the same name (files are told by content).
+            let fixed = cli.folder.appendingPathComponent("images/001b.jpg")
+            try PNG.write(try Image(width: 30, height: 28, channels: 3, pixels: [Float](repeating: 0.5, count: 30 * 28 * 3)),
+                          to: fixed.path)
+
+            let rerun = try encode(cli, model, out: "ds")
+            #expect(rerun.status == 0 && rerun.stderr.contains("--retry-failed"), "\(rerun.stderr)")
+            #expect(try cli.json(rerun)["failed_before"] as? [String] == ["images/001b.jpg"])
+            #expect(try cli.json(rerun)["images"] as? Int == 0)
+            #expect(try DatasetContents(cli.folder.appendingPathComponent("ds")).features.count == 4)
+
+            let retried = try encode(cli, model, out: "ds", ["--retry-failed"])
+            #expect(retried.status == 0, "\(retried.stderr)")
+            #expect(try cli.json(retried)["images"] as? Int == 1)
+            #expect((try cli.json(retried)["failed_before"] as? [String])?.isEmpty == true)
+            let contents = try DatasetContents(cli.folder.appendingPathComponent("ds"))
+            #expect(contents.features.count == 5 && contents.lineCount == 6)
+            #expect(contents.entries["images/001b.jpg"]?["error"] == nil)
+            let again = try encode(cli, model, out: "ds", ["--retry-failed"])
+            #expect(try cli.json(again)["images"] as? Int == 0)
+
+            let merged = try cli.run("index", "merge", "ds", "--json")
+            #expect(merged.status == 0, "\(merged.stderr)")
+            let counts = try cli.json(merged)
+            #expect(counts["inputs"] as? Int == 5 && counts["failed"] as? Int == 0)
+            #expect(try cli.run(["encode", "images", "--model", model, "--out", "x", "--retry-failed"]).status != 0)
+        }
+    }
+
+    /// Copies shard `shard`'s index and chunks from dataset folder `from` into `to`, replacing what `to` has
+    /// of that shard: what gathering shards from several runs into one folder does.
+    private func copyShard(_ cli: CLI, _ shard: Int, from: String, to: String, asShard target: Int? = nil) throws {
+        let manager = FileManager.default
+        let source = cli.folder.appendingPathComponent(from), destination = cli.folder.appendingPathComponent(to)
+        let own = String(format: "-%05d", shard)
+        for name in try manager.contentsOfDirectory(atPath: destination.path)
+        where name.hasPrefix("index" + String(format: "-%05d", target ?? shard)) {
+            try manager.removeItem(at: destination.appendingPathComponent(name))
+        }
+        for name in try manager.contentsOfDirectory(atPath: source.path)
+        where name.hasPrefix("index" + own) || name.hasPrefix("features" + own) {
+            let renamed = target.map { name.replacingOccurrences(of: "index" + own, with: String(format: "index-%05d", $0)) }
+                ?? name
+            let url = destination.appendingPathComponent(renamed)
+            if manager.fileExists(atPath: url.path) { try manager.removeItem(at: url) }
+            try manager.copyItem(at: source.appendingPathComponent(name), to: url)
+        }
+    }
+
+    @Test("merge refuses shards of mismatched runs: another model, preprocessing or shard count, overlapping shards")
+    func mergeMismatched() throws {
+        try CLI.withFolder { cli in
+            let model = try cli.writeModel()
+            let otherModel = try cli.writeModel("other.safetensors", registers: 1)
+            try imageFolder(cli, count: 6)
+            for (out, weights, extra) in [("ds", model, ["--shard", "0/2"]), ("ds", model, ["--shard", "1/2"]),
+                                          ("model", otherModel, ["--shard", "1/2"]),
+                                          ("size", model, ["--shard", "1/2", "--size", "42"]),
+                                          ("three", model, ["--shard", "1/3"]), ("three", model, ["--shard", "2/3"])] {
+                let result = try encode(cli, weights, out: out, extra)
+                #expect(result.status == 0, "\(out): \(result.stderr)")
+            }
+            #expect(try cli.run("index", "merge", "ds").status == 0)
+            let cases: [(String, (String) throws -> Void, String)] = [
+                ("model", { try copyShard(cli, 1, from: "model", to: $0) }, "another model"),
+                ("preprocessing", { try copyShard(cli, 1, from: "size", to: $0) }, "another preprocessing"),
+                ("shard count", { try copyShard(cli, 1, from: "three", to: $0) }, "another shard count"),
+                ("extra index", { try copyShard(cli, 2, from: "three", to: $0) }, "index-00002.jsonl is beyond the 2 shards"),
+                ("overlap", { try copyShard(cli, 0, from: "ds", to: $0, asShard: 1) }, "overlapping shards"),
+            ]
+            for (name, damage, message) in cases {
+                let folder = "case-\(name.replacingOccurrences(of: " ", with: "-"))"
+                try FileManager.default.copyItem(at: cli.folder.appendingPathComponent("ds"),
+                                                 to: cli.folder.appendingPathComponent(folder))
+                try damage(folder)
+                let merged = try cli.run("index", "merge", folder)
+                #expect(merged.status == 1 && merged.stderr.contains(message), "\(name): \(merged.stderr)")
+                #expect(!merged.stderr.dropLast().contains("\n"), "\(name): \(merged.stderr)")
+            }
+        }
+    }
 }

@@ -171,13 +171,14 @@ struct DINOv3Tests {
     func badCheckpoints() throws {
         let weights = try ViTHostWeights.load(DINOv3Fixtures.url("gelu/hf/model.safetensors"))
         try withTemporaryFolder { folder in
-            // Periods of another θ.
+            // A configuration's θ gives way to the periods the checkpoint stores.
             let url = folder.appendingPathComponent("orig.safetensors")
             try weights.write(to: url, layout: .dinov3Original)
             var other = weights.config
             other.ropeTheta = 50
             other.positionGrid = 14
-            #expect(errorText { _ = try ViTHostWeights.load(url, config: other) }.contains("rope_embed.periods"))
+            let loaded = try ViTHostWeights.load(url, config: other)
+            #expect(loaded.config.ropeTheta == 100 && loaded.config.ropePeriods == nil, "\(loaded.config)")
             // A DINOv2 configuration for DINOv3 weights.
             #expect(errorText { _ = try ViTHostWeights.load(url, config: Fixtures.config("tiny")) }
                 .contains("dinov3 checkpoint"))
@@ -185,6 +186,70 @@ struct DINOv3Tests {
             var odd = weights.config
             odd.heads = 32
             #expect(errorText { try odd.validate() }.contains("divisible by 4"))
+        }
+    }
+
+    /// Periods of the min/max parametrisation (first ≠ 1): θ^(4f/16) for no θ. The gelu model has heads of 16.
+    static let nonThetaPeriods: [Float] = [0.5, 2.25, 7.5, 40]
+
+    @Test("stored RoPE periods that no θ gives are used as stored and match the reference computed from them",
+          arguments: encoderTestDevices)
+    func storedPeriods(device: Device) throws {
+        var weights = try ViTHostWeights.load(DINOv3Fixtures.url("gelu/hf/model.safetensors"))
+        weights.config.positionGrid = 14
+        weights.config.ropePeriods = DINOv3Tests.nonThetaPeriods
+        try withTemporaryFolder { folder in
+            let url = folder.appendingPathComponent("orig.safetensors")
+            try weights.write(to: url, layout: .dinov3Original)
+            let loaded = try ViTHostWeights.load(url, heads: weights.config.heads)
+            #expect(loaded.config.ropePeriods == DINOv3Tests.nonThetaPeriods)
+            // The base of their spacing, (40/0.5)^(16/(4·3)) = 344.7, rounded to an integer within 0.1 %.
+            #expect(loaded.config.ropeTheta == 345, "\(loaded.config)")
+            #expect("\(loaded.config)".contains("RoPE periods 0.5…40.0 as stored"), "\(loaded.config)")
+
+            // The tables are the original's angle 2π·coordinate/period (grid 3×5, row 1, column 4: x = 0.8).
+            let tables = RotaryTables(gridHeight: 3, gridWidth: 5, config: loaded.config)
+            for (f, period) in DINOv3Tests.nonThetaPeriods.enumerated() {
+                let base = (1 * 5 + 4) * 8
+                #expect(abs(Double(tables.cos[base + f]) - 1) < 1e-6)  // y = 0
+                #expect(abs(Double(tables.sin[base + 4 + f]) - sin(2 * Double.pi * 0.8 / Double(period))) < 2e-6)
+            }
+
+            let encoder = ViTEncoder(weights: try loaded.tensors(on: device))
+            let input = try NPYArray(contentsOf: DINOv3Fixtures.url("inputs/rect48x80.npy"))
+            let out = try encoder.encode(try Tensor(input.floats, shape: input.shape, on: device))
+            let reference = try ReferenceEncoder.forward(try loaded.doubles(), images: input.doubles, batch: 2,
+                                                         height: 48, width: 80)
+            let error = maxAbsoluteError(try out.tokens.toArray(), reference.tokens)
+            #expect(error <= 1e-4, "\(device): tokens max error \(error) against the stored-period reference")
+            // The periods matter: θ 100's rotation gives other tokens.
+            var theta = loaded
+            theta.config.ropePeriods = nil
+            theta.config.ropeTheta = 100
+            let other = try ReferenceEncoder.forward(try theta.doubles(), images: input.doubles, batch: 2,
+                                                     height: 48, width: 80)
+            #expect(maxAbsoluteError(try out.tokens.toArray(), other.tokens) > 1e-2)
+        }
+    }
+
+    @Test("NaN, zero or negative stored RoPE periods are refused with a one-line error",
+          arguments: [Float.nan, 0, -2, Float.infinity])
+    func badPeriods(value: Float) throws {
+        var weights = try ViTHostWeights.load(DINOv3Fixtures.url("gelu/hf/model.safetensors"))
+        weights.config.ropePeriods = [1, value, 10, 31.6]
+        try withTemporaryFolder { folder in
+            let url = folder.appendingPathComponent("orig.safetensors")
+            try weights.write(to: url, layout: .dinov3Original)
+            var config = weights.config
+            config.ropePeriods = nil
+            for text in [errorText { _ = try ViTHostWeights.load(url, heads: 4) },
+                         errorText { _ = try ViTHostWeights.load(url, config: config) }] {
+                #expect(text.contains("'rope_embed.periods' period 1 is \(value)") && text.contains(url.path), "\(text)")
+                #expect(text.contains("finite and positive") && !text.contains("\n"), "\(text)")
+            }
+            var hand = config
+            hand.ropePeriods = [1, value, 10, 31.6]
+            #expect(errorText { try hand.validate() }.contains("ropePeriods[1] is \(value)"))
         }
     }
 }
