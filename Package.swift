@@ -68,7 +68,7 @@ let package = Package(
         .target(
             name: "VitreousCLI",
             dependencies: [
-                "VitreousModel", "VitreousImage", "VitreousRepair", "VitreousFigure", "VitreousDemo",
+                "VitreousModel", "VitreousImage", "VitreousRepair", "VitreousFigure", "VitreousDemo", "VitreousAnalysis",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),

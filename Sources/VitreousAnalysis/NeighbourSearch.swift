@@ -16,13 +16,20 @@ public struct NeighbourSearch: Sendable {
     public private(set) var neighbours: [[(similarity: Float, label: Int)]]
     /// Training features seen so far.
     public private(set) var trainCount = 0
+    /// The queries' image ids, for leave-one-out: a training feature with a query's id is not its neighbour.
+    private let queryIDs: [Int]?
 
-    /// - Parameter queries: `[rows, dimension]`, normalised here.
-    public init(queries: [Float], rows: Int, dimension: Int, k: Int, device: Device = .cpu) throws {
+    /// - Parameters:
+    ///   - queries: `[rows, dimension]`, normalised here.
+    ///   - ids: with the training blocks' ids, leaves each image out of its own neighbours (queries drawn
+    ///     from the training set).
+    public init(queries: [Float], rows: Int, dimension: Int, k: Int, device: Device = .cpu, ids: [Int]? = nil) throws {
         guard k > 0, dimension > 0, rows > 0 else {
             throw AnalysisError.invalidArgument("k-NN: k \(k), \(rows) queries of dimension \(dimension)")
         }
         try requireCount(queries, rows * dimension, "k-NN queries [\(rows), \(dimension)]")
+        if let ids { try requireCount(ids, rows, "k-NN query ids") }
+        queryIDs = ids
         self.k = k
         self.dimension = dimension
         self.device = device
@@ -31,16 +38,20 @@ public struct NeighbourSearch: Sendable {
         neighbours = Array(repeating: [], count: rows)
     }
 
-    /// Merges one block of training features `[labels.count, dimension]` (normalised here).
-    public mutating func add(_ features: [Float], labels: [Int]) throws {
+    /// Merges one block of training features `[labels.count, dimension]` (normalised here); `ids` (with
+    /// query ids) name the images for leave-one-out.
+    public mutating func add(_ features: [Float], labels: [Int], ids: [Int]? = nil) throws {
         let rows = labels.count
         guard rows > 0 else { return }
         try requireCount(features, rows * dimension, "k-NN training block [\(rows), \(dimension)]")
+        if let ids { try requireCount(ids, rows, "k-NN training ids") }
         let block = try Tensor(normalizedRows(features, dimension), shape: [rows, dimension], on: device)
         let similarities = try linear(queries, weight: block).toArray()
         for q in 0..<queryCount {
             var kept = neighbours[q]
+            let own = queryIDs?[q]
             for j in 0..<rows {
+                if let own, let ids, ids[j] == own { continue }
                 let s = similarities[q * rows + j]
                 if kept.count == k, let worst = kept.last, !(s > worst.similarity) { continue }
                 let at = kept.firstIndex(where: { s > $0.similarity }) ?? kept.count
