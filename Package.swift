@@ -9,6 +9,9 @@ let package = Package(
         .library(name: "VitreousModel", targets: ["VitreousModel"]),
         .library(name: "VitreousRepair", targets: ["VitreousRepair"]),
         .library(name: "VitreousFigure", targets: ["VitreousFigure"]),
+        // Layer-by-layer measures of a model's regular behaviour: attention distance and entropy, CKA,
+        // frequency, nearest-class-centre and k-NN accuracy, attention as segmentation.
+        .library(name: "VitreousAnalysis", targets: ["VitreousAnalysis"]),
         // Synthetic models with planted artifacts and the demo image: what `vitreous demo`, the C API's demo
         // model and the tests run on.
         .library(name: "VitreousDemo", targets: ["VitreousDemo"]),
@@ -59,13 +62,14 @@ let package = Package(
         // Labelled figures (colour bars, titles, captions, line plots) drawn with cairo, as PNG, PDF or SVG.
         .target(name: "VitreousFigure", dependencies: ["VitreousImage", "CCairo"]),
         .target(name: "VitreousDemo", dependencies: ["VitreousModel", "VitreousImage"]),
+        .target(name: "VitreousAnalysis", dependencies: ["VitreousTensor", "VitreousModel"]),
         .target(name: "VitreousTesting", dependencies: ["VitreousTensor", "VitreousModel"]),
         .target(name: "VitreousC", dependencies: ["VitreousTensor", "VitreousModel", "VitreousImage", "VitreousRepair",
                                                   "VitreousDemo"]),
         .target(
             name: "VitreousCLI",
             dependencies: [
-                "VitreousModel", "VitreousImage", "VitreousRepair", "VitreousFigure", "VitreousDemo",
+                "VitreousModel", "VitreousImage", "VitreousRepair", "VitreousFigure", "VitreousDemo", "VitreousAnalysis",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -88,6 +92,9 @@ let package = Package(
                     exclude: ["Fixtures"]),
         .testTarget(name: "VitreousRepairTests",
                     dependencies: ["VitreousRepair", "VitreousModel", "VitreousDemo", "VitreousTesting"],
+                    exclude: ["Fixtures"]),
+        .testTarget(name: "VitreousAnalysisTests",
+                    dependencies: ["VitreousAnalysis", "VitreousModel", "VitreousTensor", "VitreousDemo"],
                     exclude: ["Fixtures"]),
         .testTarget(name: "VitreousFigureTests", dependencies: ["VitreousFigure", "VitreousImage"]),
         // Imports CVitreous (the header) and links VitreousC (the functions it declares) without importing it.

@@ -13,6 +13,7 @@ import sys
 
 # The library products of Package.swift: what another package can import.
 MODULES = ["VitreousTensor", "VitreousImage", "VitreousModel", "VitreousRepair", "VitreousFigure", "VitreousDemo",
+           "VitreousAnalysis",
            "VitreousTesting", "VitreousC", "VitreousCLI"]
 
 

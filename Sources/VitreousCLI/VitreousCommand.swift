@@ -25,11 +25,12 @@ public struct VitreousCommand: ParsableCommand {
               vitreous attention cat.png --model dinov2-small.safetensors --out maps
               vitreous norms cat.png --model dinov2-large.safetensors --size 518 --out norms
               vitreous pca photos/ --model dinov2-small.safetensors --foreground --out pca
+              vitreous analyze classes/ --model dinov2-small.safetensors --out analysis
               vitreous repair photos/ --model dinov2-large.safetensors --method ttr --find-neurons photos/
             """,
         version: VitreousCommand.version,
         subcommands: [Devices.self, Encode.self, IndexCommand.self, AttentionMaps.self, NormMaps.self, PCAMaps.self,
-                      Repair.self, Demo.self])
+                      Analyze.self, Repair.self, Demo.self])
 
     /// The release, as `VITREOUS_VERSION_STRING` in include/vitreous.h.
     public static let version = "0.1.0"

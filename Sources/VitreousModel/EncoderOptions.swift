@@ -17,6 +17,9 @@ public struct EncoderOptions: Sendable, Equatable {
     /// Blocks (0-based) whose MLP hidden activations to return, after the nonlinearity and any shift:
     /// what finding register neurons reads.
     public var mlpActivationLayers: Set<Int> = []
+    /// Blocks (0-based) whose full softmax attention to return, every query row of every head (`[B, heads, T, T]`,
+    /// T tokens × T per head and image): what layer-by-layer attention analysis reads.
+    public var attentionLayers: Set<Int> = []
 
     /// Options with each output asked for or not; by default only the final tokens.
     public init(hiddenStates: Bool = false, tokenNorms: Bool = false, clsAttention: Bool = false,
@@ -77,6 +80,9 @@ public struct EncoderOutput: Sendable {
     public let testTimeRegisters: Tensor?
     /// With ``EncoderOptions/mlpActivationLayers``: block → its MLP activations `[B, T, H]`.
     public let mlpActivations: [Int: Tensor]
+    /// With ``EncoderOptions/attentionLayers``: block → its softmax attention `[B, heads, T, T]` (rows = queries,
+    /// each sums to 1).
+    public let attentionMaps: [Int: Tensor]
 }
 
 extension EncoderOptions {
@@ -84,6 +90,9 @@ extension EncoderOptions {
     /// before any work.
     /// - Throws: ``ModelError/invalidArgument(_:)`` for test-time registers that do not fit `config`.
     func validate(for config: ViTConfig) throws {
+        if let bad = attentionLayers.first(where: { !(0..<config.depth).contains($0) }) {
+            throw ModelError.invalidArgument("attention layers: block \(bad) is outside 0..<\(config.depth)")
+        }
         guard let shift = testTimeRegisters else { return }
         guard shift.count >= 1 else { throw ModelError.invalidArgument("test-time registers: count \(shift.count)") }
         for (layer, units) in shift.neurons where !(0..<config.depth).contains(layer)

@@ -34,10 +34,10 @@ struct ViTBlock {
             }
         }
         let attended = try pass.run(.attention, index) {
-            try attention(qkv: qkv, heads: config.heads, probabilities: taps.wantsAttention(block: index) ? .cls : nil,
+            try attention(qkv: qkv, heads: config.heads, probabilities: taps.attentionRows(block: index, tokens: qkv.shape[1]),
                           precision: pass.precision)
         }
-        taps.attention(attended.probabilities)
+        try taps.attention(attended.probabilities, block: index)
         let projected = try pass.run(.projection, index) {
             try linear(attended.output, weight: w.projWeight, bias: w.projBias)
         }
@@ -118,6 +118,7 @@ struct EncoderTaps {
     private(set) var tokenNorms: [TokenNorms] = []
     private(set) var clsAttention: Tensor?
     private(set) var mlpActivations: [Int: Tensor] = [:]
+    private(set) var attentionMaps: [Int: Tensor] = [:]
 
     init(options: EncoderOptions, depth: Int) {
         self.options = options
@@ -127,6 +128,13 @@ struct EncoderTaps {
     /// Whether block `block`'s attention should also return its CLS softmax rows.
     func wantsAttention(block: Int) -> Bool { options.clsAttention && block == depth - 1 }
 
+    /// The query rows block `block`'s attention should return: all of them for an attention layer, else the
+    /// CLS row where ``wantsAttention(block:)``.
+    func attentionRows(block: Int, tokens: Int) -> AttentionProbabilityRows? {
+        if options.attentionLayers.contains(block) { return .rows(Array(0..<tokens)) }
+        return wantsAttention(block: block) ? .cls : nil
+    }
+
     /// The residual stream after the embeddings or a block.
     mutating func residual(_ x: Tensor, _ pass: ForwardPass, block: Int?) throws {
         if options.hiddenStates { hiddenStates.append(x) }
@@ -135,8 +143,18 @@ struct EncoderTaps {
         }
     }
 
-    mutating func attention(_ probabilities: Tensor?) {
-        if let probabilities { clsAttention = probabilities }
+    /// Keeps what ``attentionRows(block:tokens:)`` asked for; a full map also yields the CLS rows when wanted.
+    mutating func attention(_ probabilities: Tensor?, block: Int) throws {
+        guard let probabilities else { return }
+        guard options.attentionLayers.contains(block) else {
+            clsAttention = probabilities
+            return
+        }
+        attentionMaps[block] = probabilities
+        if wantsAttention(block: block) {
+            let (b, h, t) = (probabilities.shape[0], probabilities.shape[1], probabilities.shape[3])
+            clsAttention = try sliceTokens(try probabilities.reshaped([b * h, t, t]), 0..<1).reshaped([b, h, t])
+        }
     }
 
     mutating func mlpActivations(_ hidden: Tensor, block: Int) {

@@ -109,7 +109,7 @@ public final class ViTEncoder: Sendable {
             tokenNorms: taps.options.tokenNorms ? taps.tokenNorms : nil,
             clsAttention: taps.clsAttention, firstPatch: layout.firstPatch,
             testTimeRegisters: layout.testTimeRegisters.isEmpty ? nil : try sliceTokens(tokens, layout.testTimeRegisters),
-            mlpActivations: taps.mlpActivations)
+            mlpActivations: taps.mlpActivations, attentionMaps: taps.attentionMaps)
     }
 
     /// The position table (resampled) and, for DINOv3, the rotary tables of a grid: made once per grid size

@@ -1,0 +1,57 @@
+import VitreousModel
+import VitreousTensor
+
+/// One pooled feature per image and layer: what the representation measures (CKA, NCC, k-NN) compare.
+public enum LayerPooling: String, Sendable, CaseIterable, Codable {
+    /// The CLS token.
+    case cls
+    /// The mean of the patch tokens.
+    case meanPatch = "mean-patch"
+}
+
+/// The residual stream after the embeddings (layer 0) and after every block (layer i), pooled per image:
+/// read from ``VitreousModel/EncoderOutput/hiddenStates`` (before the final norm).
+public struct PooledLayers: Sendable {
+    /// Per layer, `[batch, dimension]` CLS tokens.
+    public let cls: [[Float]]
+    /// Per layer, `[batch, dimension]` mean patch tokens.
+    public let meanPatch: [[Float]]
+    /// Images in the batch.
+    public let batch: Int
+    /// Channels per token.
+    public let dimension: Int
+
+    /// Pools `output`'s hidden states (run the encoder with ``VitreousModel/EncoderOptions/hiddenStates``).
+    /// - Throws: ``AnalysisError/invalidArgument(_:)`` when the output has no hidden states.
+    public init(_ output: EncoderOutput) throws {
+        guard let states = output.hiddenStates else {
+            throw AnalysisError.invalidArgument("pooled layers need the encoder's hidden states (EncoderOptions.hiddenStates)")
+        }
+        let (b, t, d) = (output.tokens.shape[0], states.first?.shape[1] ?? 0, output.tokens.shape[2])
+        let patches = output.firstPatch..<(output.firstPatch + output.gridHeight * output.gridWidth)
+        var cls: [[Float]] = [], mean: [[Float]] = []
+        for state in states {
+            let values = try state.toArray()
+            var c = [Float](repeating: 0, count: b * d), m = [Float](repeating: 0, count: b * d)
+            for image in 0..<b {
+                for i in 0..<d { c[image * d + i] = values[image * t * d + i] }
+                for token in patches {
+                    let row = (image * t + token) * d
+                    for i in 0..<d { m[image * d + i] += values[row + i] }
+                }
+                for i in 0..<d { m[image * d + i] /= Float(patches.count) }
+            }
+            cls.append(c)
+            mean.append(m)
+        }
+        self.cls = cls
+        meanPatch = mean
+        batch = b
+        dimension = d
+    }
+
+    /// The features of one pooling.
+    public func features(_ pooling: LayerPooling) -> [[Float]] { pooling == .cls ? cls : meanPatch }
+    /// Layers, `depth + 1`.
+    public var layers: Int { cls.count }
+}

@@ -1,0 +1,127 @@
+import VitreousTensor
+
+/// Linear CKA between every pair of layers, by the minibatch estimator of Nguyen, Raghu and Kornblith ("Do
+/// Wide and Deep Networks Learn the Same Things?", ICLR 2021), so no n × n Gram matrix over all images is
+/// ever formed.
+///
+/// CKA itself is Kornblith et al.'s ("Similarity of Neural Network Representations Revisited", ICML 2019)
+/// `HSIC(K, L) / √(HSIC(K, K) · HSIC(L, L))` with linear kernels `K = XXᵀ`, `L = YYᵀ`. The minibatch form
+/// averages the unbiased estimator of Song et al. (2012) over minibatches of `m ≥ 4` images,
+///
+/// `HSIC₁(K, L) = [tr(K̃L̃) + (1ᵀK̃1)(1ᵀL̃1) / ((m−1)(m−2)) − 2/(m−2) · 1ᵀK̃L̃1] / (m(m−3))`,
+///
+/// `K̃`, `L̃` being the Gram matrices with their diagonals set to zero, and reports
+/// `CKA = Σ HSIC₁(Kᵢ, Lᵢ) / √(Σ HSIC₁(Kᵢ, Kᵢ) · Σ HSIC₁(Lᵢ, Lᵢ))` over the minibatches `i`. Images arrive in
+/// any batches; they are grouped into minibatches of ``minibatch`` in arrival order, and a last group of
+/// fewer than 4 is left out (a last group of 4 or more counts with its own size).
+public struct MinibatchCKA: Sendable {
+    /// Feature width of each layer (they may differ).
+    public let dimensions: [Int]
+    /// Images per minibatch.
+    public let minibatch: Int
+    /// Where the Gram matrices are computed.
+    public let device: Device
+    private var pending: [[Float]]
+    private var pendingRows = 0
+    /// Σ HSIC₁ over minibatches, `[layers, layers]`, symmetric.
+    private var hsic: [Double]
+    /// Minibatches counted so far.
+    public private(set) var minibatches = 0
+
+    /// - Throws: ``AnalysisError/invalidArgument(_:)`` for a minibatch under 4 or no layers.
+    public init(dimensions: [Int], minibatch: Int = 256, device: Device = .cpu) throws {
+        guard minibatch >= 4 else {
+            throw AnalysisError.invalidArgument("CKA minibatch \(minibatch): the unbiased estimator needs at least 4 images")
+        }
+        guard !dimensions.isEmpty, dimensions.allSatisfy({ $0 > 0 }) else {
+            throw AnalysisError.invalidArgument("CKA: layer dimensions \(dimensions) must be positive and not empty")
+        }
+        self.dimensions = dimensions
+        self.minibatch = minibatch
+        self.device = device
+        pending = dimensions.map { _ in [] }
+        hsic = Array(repeating: 0, count: dimensions.count * dimensions.count)
+    }
+
+    /// Layers compared.
+    public var layers: Int { dimensions.count }
+
+    /// Adds `rows` images: `features[l]` is layer `l`'s `[rows, dimensions[l]]`, row-major.
+    public mutating func add(_ features: [[Float]], rows: Int) throws {
+        try requireCount(features, layers, "CKA features (one array per layer)")
+        for (l, values) in features.enumerated() {
+            try requireCount(values, rows * dimensions[l], "CKA features of layer \(l) [\(rows), \(dimensions[l])]")
+        }
+        var start = 0
+        while start < rows {
+            let take = min(rows - start, minibatch - pendingRows)
+            for l in 0..<layers {
+                let d = dimensions[l]
+                pending[l].append(contentsOf: features[l][(start * d)..<((start + take) * d)])
+            }
+            pendingRows += take
+            start += take
+            if pendingRows == minibatch { try flush() }
+        }
+    }
+
+    /// The CKA matrix `[layers][layers]`, counting a pending last group of 4 or more images.
+    /// - Throws: ``AnalysisError/insufficientData(_:)`` with fewer than 4 images in all.
+    public mutating func finish() throws -> [[Double]] {
+        if pendingRows >= 4 { try flush() }
+        guard minibatches > 0 else {
+            throw AnalysisError.insufficientData("CKA needs at least 4 images, got \(pendingRows)")
+        }
+        let n = layers
+        return (0..<n).map { a in
+            (0..<n).map { b in
+                let denominator = (hsic[a * n + a] * hsic[b * n + b]).squareRoot()
+                return denominator > 0 ? hsic[a * n + b] / denominator : .nan
+            }
+        }
+    }
+
+    /// HSIC₁ of every pair of layers over the pending images, then an empty buffer.
+    private mutating func flush() throws {
+        let m = pendingRows
+        let grams = try (0..<layers).map { l in try Self.centredGram(pending[l], rows: m, dimension: dimensions[l], device: device) }
+        for a in 0..<layers {
+            for b in a..<layers {
+                let value = Self.hsic1(grams[a], grams[b], m)
+                hsic[a * layers + b] += value
+                if a != b { hsic[b * layers + a] += value }
+            }
+        }
+        minibatches += 1
+        pending = dimensions.map { _ in [] }
+        pendingRows = 0
+    }
+
+    /// `K̃ = XXᵀ` with a zero diagonal, in float64, the product computed on `device`.
+    static func centredGram(_ x: [Float], rows: Int, dimension: Int, device: Device) throws -> Gram {
+        let features = try Tensor(x, shape: [rows, dimension], on: device)
+        let product = try linear(features, weight: features).toArray()
+        var values = product.map(Double.init)
+        for i in 0..<rows { values[i * rows + i] = 0 }
+        var rowSums = [Double](repeating: 0, count: rows)
+        for i in 0..<rows { for j in 0..<rows { rowSums[i] += values[i * rows + j] } }
+        return Gram(values: values, rowSums: rowSums, total: rowSums.reduce(0, +))
+    }
+
+    /// A Gram matrix with its diagonal zeroed, its row sums `K̃1` and `1ᵀK̃1`.
+    struct Gram {
+        let values: [Double]
+        let rowSums: [Double]
+        let total: Double
+    }
+
+    /// The unbiased HSIC estimator of Song et al. (2012) over one minibatch of `m` images.
+    static func hsic1(_ k: Gram, _ l: Gram, _ m: Int) -> Double {
+        var trace = 0.0
+        for i in 0..<(m * m) { trace += k.values[i] * l.values[i] }
+        var cross = 0.0
+        for i in 0..<m { cross += k.rowSums[i] * l.rowSums[i] }
+        let n = Double(m)
+        return (trace + k.total * l.total / ((n - 1) * (n - 2)) - 2 / (n - 2) * cross) / (n * (n - 3))
+    }
+}
