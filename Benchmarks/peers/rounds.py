@@ -120,7 +120,10 @@ def failures(rows):
 
 
 def print_table(header, cells, left=2):
-    """Plain text table: the first `left` columns left-aligned, the rest right-aligned."""
+    """Plain text table: the first `left` columns left-aligned, the rest right-aligned; a column with nothing
+    but "-" (no GFLOP/s count for DINOv3, say) is left out."""
+    keep = [i for i in range(len(header)) if i < left or any(c[i] != "-" for c in cells)]
+    header, cells = [header[i] for i in keep], [[c[i] for i in keep] for c in cells]
     widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(header)]
     print("  ".join(h.ljust(w) for h, w in zip(header, widths)).rstrip())
     print("  ".join("-" * w for w in widths))
