@@ -16,8 +16,6 @@ transformers importable (Benchmarks/peers/.venv after run.sh, plus torch):
 """
 
 import argparse
-import json
-import platform
 import sys
 from pathlib import Path
 
@@ -27,7 +25,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from onnx_vit import (host_threads, imported_versions, onnx_peers, parse_batches, setup_bench,  # noqa: E402
                       vitreous_peers)
-from rounds import failures, interleave, print_report, summarise  # noqa: E402
+from rounds import finish, interleave, summarise  # noqa: E402
 from runtimes import DEFAULT_BENCH, parse_precisions  # noqa: E402
 
 MODELS = {
@@ -102,18 +100,7 @@ def main():
         interleave(peers, args.rounds, log, f"{args.model}-{tag}")
         rows.append({"model": args.model, "batch": batch, "size": SIZE, "threads": args.threads, "runs": args.runs,
                      "rounds": args.rounds, **summarise(peers, "ort")})
-    if args.json:
-        print(json.dumps({**versions, "machine": platform.machine(), "host_threads": host_threads(),
-                          "bench_has_precision": args.bench_has_precision, "rows": rows}, indent=2))
-    else:
-        print(f"\n{SIZE} px, {args.threads} threads; median over {args.rounds} interleaved rounds of the median of "
-              f"{args.runs} runs per forward pass of the batch; rel err against ONNX Runtime's float32 tokens")
-        print_report(rows)
-    bad = failures(rows)
-    if bad:
-        print("\n".join(bad), file=sys.stderr)
-        sys.exit(1)
-
+    finish(rows, args, versions, SIZE)
 
 if __name__ == "__main__":
     main()

@@ -26,7 +26,7 @@ except ImportError:  # pragma: no cover - message for people who skip run.sh
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from rounds import BOUNDS, Peer, failures, interleave, print_report, summarise  # noqa: E402
+from rounds import BOUNDS, Peer, finish, interleave, summarise  # noqa: E402
 from runtimes import (DEFAULT_BENCH, OPENVINO_HINT, REPO, bench_precisions, onnx_worker,  # noqa: E402
                       parse_precisions, run_vitreous, run_worker, timed)
 
@@ -503,20 +503,8 @@ def main():
                      "runs": args.runs, "rounds": args.rounds, "gflop_per_pass": flops / 1e9,
                      **summarise(peers, "ort", flops, ceilings)})
 
-    if args.json:
-        print(json.dumps({**versions, "machine": platform.machine(), "host_threads": host_threads(),
-                          "bench_has_precision": args.bench_has_precision, "rows": rows}, indent=2))
-    else:
-        print()
-        print(f"{args.size} px, {args.threads} threads; median over {args.rounds} interleaved rounds of the median of "
-              f"{args.runs} runs per forward pass of the batch; rel err against ONNX Runtime's float32 tokens; "
-              f"sgemm = numpy/OpenBLAS 2048³ in the same rounds")
-        print_report(rows)
-    bad = failures(rows)
-    if bad:
-        print("\n".join(bad), file=sys.stderr)
-        sys.exit(1)
-
+    finish(rows, args, {**versions, "host_threads": host_threads()}, args.size,
+           "; sgemm = numpy/OpenBLAS 2048³ in the same rounds")
 
 if __name__ == "__main__":
     main()

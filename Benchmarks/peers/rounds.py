@@ -3,6 +3,8 @@ other (never two at a time); the report gives each peer's median over rounds of 
 round, its tokens' relative error against ONNX Runtime's float32 tokens, and the ratios the comparison is for.
 """
 
+import json
+import platform
 import statistics
 import sys
 from dataclasses import dataclass, field
@@ -151,3 +153,19 @@ def print_report(rows):
              for row in rows for name, r in row["ratios"].items()]
     if cells:
         print_table(["model", "batch", "ratio (below 1: left side faster)", "medians", "best rounds"], cells, left=3)
+
+
+def finish(rows, args, versions, size, note=""):
+    """Prints the JSON (every round of every peer) or the tables, then exits 1 naming each peer whose tokens
+    are outside its bound."""
+    if args.json:
+        print(json.dumps({**versions, "machine": platform.machine(), "threads": args.threads,
+                          "bench_has_precision": args.bench_has_precision, "rows": rows}, indent=2))
+    else:
+        print(f"\n{size} px, {args.threads} threads; median over {args.rounds} interleaved rounds of the median of "
+              f"{args.runs} runs per forward pass of the batch; rel err against ONNX Runtime's float32 tokens{note}")
+        print_report(rows)
+    bad = failures(rows)
+    if bad:
+        print("\n".join(bad), file=sys.stderr)
+        sys.exit(1)
