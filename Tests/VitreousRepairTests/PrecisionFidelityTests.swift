@@ -7,13 +7,13 @@ import VitreousTensor
 
 /// bf16 against float32 on the same weights and images, in the measures `vitreous-bench --fidelity` reports
 /// (the Precision article gives the numbers for the benchmark models). Bounds, derived from the operand rounding
-/// (2⁻⁹ relative per operand, the float32 sums unchanged) and the planted model's margins:
+/// (2⁻⁸ relative per operand, the float32 sums unchanged) and the planted model's margins:
 /// - CLS cosine ≥ 0.9999 and patch cosine ≥ 0.999 on the planted DINOv2-style model: its tokens move by about
 ///   1 % relative through six blocks (one rounding per operand per layer), so a cosine of 1 − (1e-2)²/2 or better;
 /// - the norm maps within 3 % of the float32 ones at every layer (planted artifacts are ~8× the other patches, so
 ///   a 3 % change cannot move a patch across the detector's threshold), and the same patches flagged at every
 ///   layer;
-/// - defect directions within 2° (the bf16 weights differ from the float32 ones by 2⁻⁹ relative);
+/// - defect directions within 2° (the bf16 weights differ from the float32 ones by up to 2⁻⁸ relative);
 /// - test-time registers still pull the planted artifacts down to the foreground's norm (max patch norm ≤ 1.05×
 ///   float32's).
 @Suite("Precision fidelity")
