@@ -24,14 +24,24 @@ public struct PooledLayers: Sendable {
     /// Pools `output`'s hidden states (run the encoder with ``VitreousModel/EncoderOptions/hiddenStates``).
     /// - Throws: ``AnalysisError/invalidArgument(_:)`` when the output has no hidden states.
     public init(_ output: EncoderOutput) throws {
+        try self.init(output, layers: Array(0..<(output.hiddenStates?.count ?? 0)))
+    }
+
+    /// Pools the hidden states of `layers` only (in that order: `cls[i]` is layer `layers[i]`), reading just
+    /// those states back to the host.
+    /// - Throws: ``AnalysisError/invalidArgument(_:)`` when the output has no hidden states or lacks a layer.
+    public init(_ output: EncoderOutput, layers: [Int]) throws {
         guard let states = output.hiddenStates else {
             throw AnalysisError.invalidArgument("pooled layers need the encoder's hidden states (EncoderOptions.hiddenStates)")
+        }
+        if let missing = layers.first(where: { !states.indices.contains($0) }) {
+            throw AnalysisError.invalidArgument("layer \(missing) is not in 0..<\(states.count) (the output's hidden states)")
         }
         let (b, t, d) = (output.tokens.shape[0], states.first?.shape[1] ?? 0, output.tokens.shape[2])
         let patches = output.firstPatch..<(output.firstPatch + output.gridHeight * output.gridWidth)
         var cls: [[Float]] = [], mean: [[Float]] = []
-        for state in states {
-            let values = try state.toArray()
+        for layer in layers {
+            let values = try states[layer].toArray()
             var c = [Float](repeating: 0, count: b * d), m = [Float](repeating: 0, count: b * d)
             for image in 0..<b {
                 for i in 0..<d { c[image * d + i] = values[image * t * d + i] }
@@ -52,6 +62,6 @@ public struct PooledLayers: Sendable {
 
     /// The features of one pooling.
     public func features(_ pooling: LayerPooling) -> [[Float]] { pooling == .cls ? cls : meanPatch }
-    /// Layers, `depth + 1`.
+    /// Layers pooled (`depth + 1` for ``init(_:)``).
     public var layers: Int { cls.count }
 }

@@ -24,6 +24,13 @@ struct DatasetOptions: ParsableArguments {
     var patches = false
 
     @Option(name: .long, help: ArgumentHelp("""
+        With --dataset: also save per-layer pooled features, the CLS and the mean patch token of the residual \
+        stream after these layers (comma-separated in 0...depth, 0 the embeddings, or all), as \
+        `pooled_cls.L` and `pooled_mean_patch.L` [N, D].
+        """, valueName: "layers"))
+    var pooledLayers: String?
+
+    @Option(name: .long, help: ArgumentHelp("""
         With --dataset: threads that decode and resize images while the encoder runs (default: half the cores, \
         at least 1).
         """, valueName: "count"))
@@ -41,6 +48,7 @@ struct DatasetOptions: ParsableArguments {
         guard chunkSize >= 1 else { throw ValidationError("--chunk-size must be at least 1") }
         if let decodeThreads, decodeThreads < 1 { throw ValidationError("--decode-threads must be at least 1") }
         if !enabled && retryFailed { throw ValidationError("--retry-failed needs --dataset") }
+        if !enabled && pooledLayers != nil { throw ValidationError("--pooled-layers needs --dataset") }
         if !enabled && patches { throw ValidationError("--patches needs --dataset (per-image files always hold patches)") }
     }
 }
@@ -63,10 +71,11 @@ extension Encode {
         }
         let encoder = try modelOptions.loadEncoder()
         let selected = try layerSelection(layers, depth: encoder.config.depth)
+        let pooled = try dataset.pooledLayers.map { try layerSelection($0, depth: encoder.config.depth, option: "--pooled-layers") } ?? []
         let parameters = try DatasetParameters(
             weights: try ModelLocation(modelOptions.model).weights, config: encoder.config, size: modelOptions.size,
             crop: modelOptions.crop, exifOrientation: inputs.exifOrientation, patches: dataset.patches,
-            layers: selected, shards: shard.count, precision: encoder.precision)
+            layers: selected, pooledLayers: pooled, shards: shard.count, precision: encoder.precision)
         try parameters.establish(in: folder)
         var run = DatasetRun(
             encoder: encoder, policy: try modelOptions.resizePolicy(for: encoder.config),
@@ -76,6 +85,7 @@ extension Encode {
             decodeThreads: dataset.decodeThreads ?? max(1, ProcessInfo.processInfo.activeProcessorCount / 2),
             folder: folder)
         run.retryFailed = dataset.retryFailed
+        run.pooledLayers = pooled
         let outcome = try run.run(found.images, stop: stop, showProgress: true)
         let rate = outcome.seconds > 0 ? (Double(outcome.encoded) / outcome.seconds * 100).rounded() / 100 : 0
         var summary = ImageRun.Summary(processed: outcome.encoded, failures: outcome.failures, seconds: outcome.seconds)

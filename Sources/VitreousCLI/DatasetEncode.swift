@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import VitreousAnalysis
 import VitreousImage
 import VitreousModel
 import VitreousTensor
@@ -45,6 +46,7 @@ private struct ChunkRows {
     var entries: [[String: Any]] = []
     var cls: [Float] = [], registers: [Float] = [], meanPatch: [Float] = [], patches: [Float] = []
     var hidden: [Int: [Float]] = [:], norms: [Int: [Float]] = [:]
+    var pooledCLS: [Int: [Float]] = [:], pooledMean: [Int: [Float]] = [:]
     var grid = (height: 0, width: 0), tokens = 0, dim = 0, registerCount = 0
 
     var count: Int { entries.count }
@@ -67,6 +69,8 @@ struct DatasetRun {
     let folder: URL
     /// Encode again the inputs an earlier run recorded as failed (else they stay as recorded).
     var retryFailed = false
+    /// Layers whose pooled features (CLS, mean patch token) each row also stores.
+    var pooledLayers: [Int] = []
 
     struct Outcome {
         var encoded = 0, failures: [ImageRun.Failure] = [], resumedFrom = 0, seconds = 0.0
@@ -124,13 +128,17 @@ struct DatasetRun {
             batch = []
             let normalizeStart = Date()
             let features: FeatureBatch
+            let pooled: PooledLayers?
             do {
                 let tensor = try Preprocessor(resize: .exact(width: first.width, height: first.height))
                     .tensor(images.map(\.1), on: encoder.device)
                 let encodeStart = Date()
                 outcome.stages.normalize += encodeStart.timeIntervalSince(normalizeStart)
-                let options = EncoderOptions(hiddenStates: !layers.isEmpty, tokenNorms: !layers.isEmpty)
-                features = try FeatureBatch(try encoder.encode(tensor, options: options), layers: layers)
+                let options = EncoderOptions(hiddenStates: !layers.isEmpty || !pooledLayers.isEmpty,
+                                             tokenNorms: !layers.isEmpty)
+                let output = try encoder.encode(tensor, options: options)
+                features = try FeatureBatch(output, layers: layers)
+                pooled = pooledLayers.isEmpty ? nil : try PooledLayers(output, layers: pooledLayers)
                 outcome.stages.encode += Date().timeIntervalSince(encodeStart)
             } catch {
                 for (item, _) in images {
@@ -143,6 +151,7 @@ struct DatasetRun {
             if rows.count > 0 && rows.grid != features.grid { try commitChunk() }  // one grid per chunk
             for (item, (prefetched, _)) in images.enumerated() {
                 append(features, item: item, entry: entry(prefetched, error: nil), to: &rows)
+                if let pooled { appendPooled(pooled, item: item, to: &rows) }
             }
             outcome.encoded += images.count
             progress.advance(by: images.count)
@@ -227,6 +236,14 @@ struct DatasetRun {
         }
     }
 
+    private func appendPooled(_ pooled: PooledLayers, item: Int, to rows: inout ChunkRows) {
+        let dim = pooled.dimension
+        for (position, layer) in pooledLayers.enumerated() {
+            rows.pooledCLS[layer, default: []] += pooled.cls[position][(item * dim)..<((item + 1) * dim)]
+            rows.pooledMean[layer, default: []] += pooled.meanPatch[position][(item * dim)..<((item + 1) * dim)]
+        }
+    }
+
     /// One chunk file, whole or not at all: a temporary file, synced, renamed into place.
     private func write(_ rows: ChunkRows, to url: URL) throws {
         var metadata = try parameters.chunkMetadata
@@ -241,6 +258,10 @@ struct DatasetRun {
         for layer in layers {
             try writer.add("hidden.\(layer)", rows.hidden[layer] ?? [], shape: [count, rows.tokens, dim])
             try writer.add("norms.\(layer)", rows.norms[layer] ?? [], shape: [count, rows.tokens])
+        }
+        for layer in pooledLayers {
+            try writer.add("pooled_cls.\(layer)", rows.pooledCLS[layer] ?? [], shape: [count, dim])
+            try writer.add("pooled_mean_patch.\(layer)", rows.pooledMean[layer] ?? [], shape: [count, dim])
         }
         try writer.write(to: url, sync: true)
     }

@@ -99,11 +99,14 @@ struct DatasetParameters {
     let object: [String: Any]
 
     init(weights: URL, config: ViTConfig, size: String, crop: CropRounding, exifOrientation: Bool,
-         patches: Bool, layers: [Int], shards: Int, precision: Precision = .fp32) throws {
+         patches: Bool, layers: [Int], pooledLayers: [Int] = [], shards: Int, precision: Precision = .fp32) throws {
         let configObject = try JSONSerialization.jsonObject(with: JSONEncoder().encode(config))
         var model: [String: Any] = ["sha256": try fileSHA256(weights), "config": configObject]
         // Only a reduced precision is recorded, so that folders written before precisions existed still resume.
         if precision != .fp32 { model["precision"] = precision.rawValue }
+        var outputs: [String: Any] = ["patches": patches, "layers": layers]
+        // Recorded only when asked for, so that folders written before pooled layers existed still resume.
+        if !pooledLayers.isEmpty { outputs["pooled_layers"] = pooledLayers }
         object = [
             "format": DatasetFiles.format,
             "model": model,
@@ -115,7 +118,7 @@ struct DatasetParameters {
                 "mean": Preprocessor.imageNetMean.map { Double("\($0)") ?? Double($0) },
                 "std": Preprocessor.imageNetStd.map { Double("\($0)") ?? Double($0) },
             ],
-            "outputs": ["patches": patches, "layers": layers],
+            "outputs": outputs,
             "shards": shards,
         ]
     }

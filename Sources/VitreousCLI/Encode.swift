@@ -80,16 +80,16 @@ enum FeatureFormat: String, ExpressibleByArgument, CaseIterable {
 
 /// Parses `--layers`: comma-separated layers in 0...depth (0 the embeddings, L the output of the L-th
 /// block), each at most once, or `all`.
-func layerSelection(_ text: String?, depth: Int) throws -> [Int] {
+func layerSelection(_ text: String?, depth: Int, option: String = "--layers") throws -> [Int] {
     guard let text, !text.isEmpty else { return [] }
     if text.lowercased() == "all" { return Array(0...depth) }
     var seen = Set<Int>()
     return try text.split(separator: ",", omittingEmptySubsequences: false).map { part in
         guard let layer = Int(part.trimmingCharacters(in: .whitespaces)), (0...depth).contains(layer) else {
-            throw CLIError("--layers \(text): '\(part)' is not a layer in 0...\(depth) "
+            throw CLIError("\(option) \(text): '\(part)' is not a layer in 0...\(depth) "
                 + "(0 = embeddings, L = output of block L)")
         }
-        guard seen.insert(layer).inserted else { throw CLIError("--layers \(text): layer \(layer) is listed twice") }
+        guard seen.insert(layer).inserted else { throw CLIError("\(option) \(text): layer \(layer) is listed twice") }
         return layer
     }
 }

@@ -162,6 +162,54 @@ struct DatasetTests {
         }
     }
 
+    @Test("--pooled-layers: per-layer CLS and mean patch equal numpy's pooling of hidden.L; other layers refused on resume")
+    func pooledLayers() throws {
+        try CLI.withFolder { cli in
+            let model = try cli.writeModel(registers: 2)
+            try imageFolder(cli, count: 7)
+            let result = try encode(cli, model, out: "ds", ["--layers", "all", "--pooled-layers", "all"])
+            #expect(result.status == 0, "\(result.stderr)")
+            let run = try #require(try JSONSerialization.jsonObject(
+                with: Data(contentsOf: cli.folder.appendingPathComponent("ds/run.json"))) as? [String: Any])
+            #expect((run["outputs"] as? [String: Any])?["pooled_layers"] as? [Int] == [0, 1, 2])
+            // The README reader loads the new arrays by name; numpy pools the stored hidden states (T = 1 + 2 + 4).
+            let readme = try String(contentsOf: SharedFixtures.tests.deletingLastPathComponent()
+                .appendingPathComponent("Documentation/dataset-format.md"), encoding: .utf8)
+            let start = try #require(readme.range(of: "```python\nimport glob"))
+            let end = try #require(readme.range(of: "```", range: start.upperBound..<readme.endIndex))
+            try cli.write(String(readme[readme.index(start.lowerBound, offsetBy: 10)..<end.lowerBound]) + """
+                worst = 0.0
+                for layer in range(3):
+                    _, hidden = load_dataset("ds", f"hidden.{layer}")
+                    _, cls = load_dataset("ds", f"pooled_cls.{layer}")
+                    _, mean = load_dataset("ds", f"pooled_mean_patch.{layer}")
+                    assert cls.shape == (7, 64) and (cls == hidden[:, 0]).all(), layer
+                    reference = hidden[:, 3:].astype(np.float64).mean(axis=1)
+                    worst = max(worst, float(np.abs(mean - reference).max() / np.abs(reference).max()))
+                print(worst)
+                """, to: "pooled.py")
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = ["python3", "pooled.py"]
+            process.currentDirectoryURL = cli.folder
+            let out = Pipe()
+            process.standardOutput = out
+            try process.run()
+            let printed = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            #expect(process.terminationStatus == 0)
+            // Summed in float over 4 patches: a few float32 roundings of the largest value.
+            let worst = try #require(Double(printed.trimmingCharacters(in: .whitespacesAndNewlines)))
+            #expect(worst < 1e-6, "relative error \(worst)")
+
+            let other = try encode(cli, model, out: "ds", ["--layers", "all", "--pooled-layers", "1"])
+            #expect(other.status == 1 && other.stderr.contains("different outputs"), "\(other.stderr)")
+            #expect(!other.stderr.dropLast().contains("\n"), "\(other.stderr)")
+            let refused = try cli.run(["encode", "images", "--model", model, "--out", "x", "--pooled-layers", "1"])
+            #expect(refused.status != 0 && refused.stderr.contains("--pooled-layers needs --dataset"))
+        }
+    }
+
     @Test("SIGKILL in the middle, then the same command: every input once, features bit-identical")
     func killAndResume() throws {
         try CLI.withFolder { cli in
