@@ -78,7 +78,7 @@ let package = Package(
         .executableTarget(
             name: "vitreous-bench",
             dependencies: [
-                "VitreousTensor", "VitreousModel", "VitreousTesting", "VitreousRepair", "VitreousDemo",
+                "VitreousTensor", "VitreousModel", "VitreousTesting", "VitreousRepair", "VitreousDemo", "VitreousAnalysis",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -109,6 +109,12 @@ struct VitreousBench: ParsableCommand {
                                             valueName: "file"))
     var output: String?
 
+    @Option(name: .long, help: ArgumentHelp("""
+        Time analyze's k-NN search (k = 20, blocks of 4096 training rows) on DIR/train.npy and DIR/queries.npy \
+        on the first --device; writes DIR/vitreous-neighbours.npy and prints the seconds (Benchmarks/knn.py).
+        """, valueName: "dir"))
+    var knn: String?
+
     func validate() throws {
         guard samples >= 1 else { throw ValidationError("--samples must be at least 1") }
         for word in part where BenchmarkPart(rawValue: word) == nil {
@@ -181,6 +187,11 @@ struct VitreousBench: ParsableCommand {
                                            title: "\(device): \(label), 224 px, batch 1, + token norms, CLS attention, TTR"))
                 }
             }
+            return
+        }
+        if let knn, let first = devices.first {
+            let seconds = try KNNBenchmark(device: first, k: 20, block: 4096).run(folder: URL(fileURLWithPath: knn))
+            print(json ? "{\"knn_seconds\": \(seconds), \"device\": \"\(first)\"}" : String(format: "k-NN: %.3f s on %@", seconds, first.description))
             return
         }
         if let model {
