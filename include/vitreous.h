@@ -353,6 +353,17 @@ vitreous_status vitreous_result_get_batch_info(const vitreous_result *result, vi
  *  token_count * hidden_size floats per image, before the final layer norm. */
 vitreous_status vitreous_result_hidden_state(const vitreous_result *result, int32_t layer, float *out, size_t count);
 
+/** Poolings of vitreous_result_pooled_state(): the CLS token, or the mean of the patch tokens. */
+#define VITREOUS_POOLING_CLS 0
+#define VITREOUS_POOLING_MEAN_PATCH 1
+
+/** The hidden state of `layer` (as in vitreous_result_hidden_state()) pooled per image: image_count *
+ *  hidden_size floats ([image][channel]), the CLS token or the mean patch token of the residual stream, as
+ *  `vitreous analyze` compares them (CKA, NCC, k-NN). For [layers, batch, D] call it once per layer.
+ *  Errors: NULL_POINTER, INVALID_HANDLE, INVALID_ARGUMENT (layer not kept, unknown pooling), BUFFER_SIZE. */
+vitreous_status vitreous_result_pooled_state(const vitreous_result *result, int32_t layer, int32_t pooling,
+                                             float *out, size_t count);
+
 /* ---- Artifacts ------------------------------------------------------------------------------------ *
  * Both calls need a result encoded with VITREOUS_ENCODE_TOKEN_NORMS and use the library's default detector:
  * on log patch norms, robust z-score (median / MAD) above 3.5 and norm above twice the median. */

@@ -42,22 +42,32 @@ public struct PooledLayers: Sendable {
         var cls: [[Float]] = [], mean: [[Float]] = []
         for layer in layers {
             let values = try states[layer].toArray()
-            var c = [Float](repeating: 0, count: b * d), m = [Float](repeating: 0, count: b * d)
-            for image in 0..<b {
-                for i in 0..<d { c[image * d + i] = values[image * t * d + i] }
-                for token in patches {
-                    let row = (image * t + token) * d
-                    for i in 0..<d { m[image * d + i] += values[row + i] }
-                }
-                for i in 0..<d { m[image * d + i] /= Float(patches.count) }
-            }
-            cls.append(c)
-            mean.append(m)
+            cls.append(Self.pool(values, .cls, batch: b, tokens: t, dimension: d, patches: patches))
+            mean.append(Self.pool(values, .meanPatch, batch: b, tokens: t, dimension: d, patches: patches))
         }
         self.cls = cls
         meanPatch = mean
         batch = b
         dimension = d
+    }
+
+    /// `[batch, dimension]` pooled features of one `[batch, tokens, dimension]` hidden state: its first token, or
+    /// the mean of the tokens in `patches`.
+    public static func pool(_ values: [Float], _ pooling: LayerPooling, batch b: Int, tokens t: Int, dimension d: Int,
+                            patches: Range<Int>) -> [Float] {
+        var pooled = [Float](repeating: 0, count: b * d)
+        for image in 0..<b {
+            if pooling == .cls {
+                for i in 0..<d { pooled[image * d + i] = values[image * t * d + i] }
+                continue
+            }
+            for token in patches {
+                let row = (image * t + token) * d
+                for i in 0..<d { pooled[image * d + i] += values[row + i] }
+            }
+            for i in 0..<d { pooled[image * d + i] /= Float(patches.count) }
+        }
+        return pooled
     }
 
     /// The features of one pooling.

@@ -1,4 +1,5 @@
 import Foundation
+import VitreousAnalysis
 import VitreousImage
 import VitreousModel
 import VitreousTensor
@@ -142,6 +143,16 @@ public func vitreous_result_get_batch_info(_ result: OpaquePointer?, _ info: Uns
     }
 }
 
+/// The hidden state of `layer`, or an error listing the layers vitreous_options_set_layers kept.
+func keptHiddenState(_ object: ResultObject, _ layer: Int32, _ function: String) throws -> [Float] {
+    guard let values = object.hiddenStates[Int(layer)] else {
+        let kept = object.hiddenStates.keys.sorted().map(String.init).joined(separator: ", ")
+        throw CAPIError(.invalidArgument, "\(function): layer \(layer) was not asked for with "
+            + "vitreous_options_set_layers (kept: \(kept.isEmpty ? "none" : kept))")
+    }
+    return values
+}
+
 /// `vitreous_status vitreous_result_hidden_state(const vitreous_result *, int32_t layer, float *out, size_t count)`.
 @_cdecl("vitreous_result_hidden_state")
 public func vitreous_result_hidden_state(_ result: OpaquePointer?, _ layer: Int32, _ out: UnsafeMutablePointer<Float>?,
@@ -149,11 +160,27 @@ public func vitreous_result_hidden_state(_ result: OpaquePointer?, _ layer: Int3
     let function = "vitreous_result_hidden_state"
     return entry(function) {
         let object = try HandleRegistry.shared.result(result, function)
-        guard let values = object.hiddenStates[Int(layer)] else {
-            let kept = object.hiddenStates.keys.sorted().map(String.init).joined(separator: ", ")
-            throw CAPIError(.invalidArgument, "\(function): layer \(layer) was not asked for with "
-                + "vitreous_options_set_layers (kept: \(kept.isEmpty ? "none" : kept))")
-        }
+        let values = try keptHiddenState(object, layer, function)
         try copyOut(values, to: out, count: count, function, "out")
+    }
+}
+
+/// `vitreous_status vitreous_result_pooled_state(const vitreous_result *, int32_t layer, int32_t pooling, float *out,
+/// size_t count)`.
+@_cdecl("vitreous_result_pooled_state")
+public func vitreous_result_pooled_state(_ result: OpaquePointer?, _ layer: Int32, _ pooling: Int32,
+                                         _ out: UnsafeMutablePointer<Float>?, _ count: Int) -> Int32 {
+    let function = "vitreous_result_pooled_state"
+    return entry(function) {
+        let object = try HandleRegistry.shared.result(result, function)
+        let values = try keptHiddenState(object, layer, function)
+        guard pooling == 0 || pooling == 1 else {
+            throw CAPIError(.invalidArgument, "\(function): pooling \(pooling); use VITREOUS_POOLING_CLS (0) or "
+                + "VITREOUS_POOLING_MEAN_PATCH (1)")
+        }
+        let patches = object.firstPatch..<(object.firstPatch + object.patchCount)
+        let pooled = PooledLayers.pool(values, pooling == 0 ? .cls : .meanPatch, batch: object.imageCount,
+                                       tokens: object.tokenCount, dimension: object.hiddenSize, patches: patches)
+        try copyOut(pooled, to: out, count: count, function, "out")
     }
 }

@@ -7,14 +7,13 @@ import VitreousModel
 extension AnalyzeReport {
     /// analysis.json, one CSV per measure and the figures, into `folder`.
     func write(to folder: URL, figures: FigureOptions, title: String, metadata: [String: Any]) throws {
-        var results: [String: Any] = [:]
+        let results = numbers.results
         var csv: [String: [String]] = [:]
         let blocks = (1...state.config.depth).map(Double.init)
         let layers = (0...state.config.depth).map(Double.init)
         var plots: [(String, LinePlot)] = []
 
         func perHead(_ name: String, _ values: [[Double]], unit: String, what: String) {
-            results[name] = ["per_block_per_head": values, "per_block_mean": values.map(mean)]
             csv[name] = ["block,head,\(name.replacingOccurrences(of: "-", with: "_"))"]
                 + values.enumerated().flatMap { b, heads in heads.enumerated().map { "\(b + 1),\($0),\($1)" } }
             plots.append((name, headPlot("\(what) per block — \(title)", values, x: blocks, yLabel: unit)))
@@ -33,7 +32,6 @@ extension AnalyzeReport {
         if !state.frequency.isEmpty {
             let curves = state.frequency.map(\.relativeLogAmplitude)
             let high = state.frequency.map(\.highFrequency)
-            results["frequency"] = ["relative_log_amplitude_per_layer": curves, "high_frequency_per_layer": high]
             csv["frequency"] = ["layer,step,relative_log_amplitude"]
                 + curves.enumerated().flatMap { l, curve in curve.enumerated().map { "\(l),\($0),\($1)" } }
             plots.append(("frequency", LinePlot(
@@ -43,17 +41,15 @@ extension AnalyzeReport {
                 notes: ["2-D DFT of each channel's patch map, log amplitude on the half diagonal, averaged over channels and images"])))
         }
         if !cka.isEmpty {
-            results["cka"] = Dictionary(uniqueKeysWithValues: cka.map { ($0.key.rawValue, $0.value) })
             for (pooling, matrix) in cka {
                 csv["cka-\(pooling.rawValue)"] = ["layer," + matrix.indices.map(String.init).joined(separator: ",")]
                     + matrix.enumerated().map { "\($0)," + $1.map { "\($0)" }.joined(separator: ",") }
             }
         }
         if !ncc.isEmpty || !knn.isEmpty {
-            var accuracy: [String: Any] = [:], series: [LinePlot.Series] = [], rows = ["layer,pooling,ncc,knn_top1,knn_top5"]
+            var series: [LinePlot.Series] = [], rows = ["layer,pooling,ncc,knn_top1,knn_top5"]
             for (index, pooling) in state.poolings.enumerated() {
                 let n = ncc[pooling], nn = knn[pooling]
-                accuracy[pooling.rawValue] = ["ncc": n as Any, "knn_top1": nn?.top1 as Any, "knn_top5": nn?.top5 as Any]
                 for layer in layers.indices {
                     rows.append("\(layer),\(pooling.rawValue),\(n.map { "\($0[layer])" } ?? ""),"
                         + "\(nn.map { "\($0.top1[layer])" } ?? ""),\(nn.map { "\($0.top5[layer])" } ?? "")")
@@ -64,7 +60,6 @@ extension AnalyzeReport {
                                         color: LinePlot.palette[index + 2], dashed: true))
                 }
             }
-            results["classification"] = accuracy
             csv["classification"] = rows
             let split = state.labels?.hasSplit == true ? "validation images" : "training images (k-NN leave-one-out)"
             plots.append(("accuracy", LinePlot(

@@ -134,6 +134,9 @@ let batchMisuses: [Misuse] = [
         var info = vitreous_batch_info()
         return vitreous_result_get_batch_info(f.freedResult, &info)
     },
+    Misuse(description: "result_pooled_state(not kept)", expected: VITREOUS_ERROR_INVALID_ARGUMENT) { f in
+        withScratch { out, _ in vitreous_result_pooled_state(f.result, 1, VITREOUS_POOLING_CLS, out, 64) }
+    },
     Misuse(description: "result_hidden_state(not kept)", expected: VITREOUS_ERROR_INVALID_ARGUMENT) { f in
         withScratch { out, _ in vitreous_result_hidden_state(f.result, 1, out, 257 * 64) }
     },

@@ -130,6 +130,20 @@ struct BatchTests {
         let norms = try batch.read(3 * 9) { vitreous_result_token_norms(batch.handle, 2, $0, $1) }
         let attention = try batch.read(3 * 4 * 9) { vitreous_result_cls_attention(batch.handle, $0, $1) }
         let hidden = try batch.read(3 * 9 * 64) { vitreous_result_hidden_state(batch.handle, 2, $0, $1) }
+        // Pooled per image: token 0, and the mean of the 2 × 4 patches (tokens 1…8), summed here in Double.
+        let pooledCLS = try batch.read(3 * 64) { vitreous_result_pooled_state(batch.handle, 2, VITREOUS_POOLING_CLS, $0, $1) }
+        let pooledMean = try batch.read(3 * 64) {
+            vitreous_result_pooled_state(batch.handle, 2, VITREOUS_POOLING_MEAN_PATCH, $0, $1)
+        }
+        let expectedCLS: [Float] = (0..<(3 * 64)).map { (i: Int) -> Float in hidden[(i / 64) * 576 + i % 64] }
+        var expectedMean = [Float](repeating: 0, count: 3 * 64)
+        for i in 0..<(3 * 64) {
+            var sum = 0.0
+            for token in 1..<9 { sum += Double(hidden[(i / 64) * 576 + token * 64 + i % 64]) }
+            expectedMean[i] = Float(sum / 8)
+        }
+        #expect(pooledCLS == expectedCLS)
+        #expect(relativeError(pooledMean, expectedMean) <= 1e-6)
         let encoder = ViTEncoder(weights: try PlantedArtifacts.weights(variant: .planted, seed: 0)
             .tensors(on: device(ofIndex: deviceIndex)))
         let plane = Int(width * height) * 3

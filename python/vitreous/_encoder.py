@@ -142,7 +142,9 @@ class Features:
     ``cls`` ``[B, D]``, ``registers`` ``[B, R, D]``, ``patches`` ``[B, gh, gw, D]`` and
     ``test_time_registers`` ``[B, K, D]`` are views into it (no copies). ``hidden_states`` maps each layer asked
     for (0 the embeddings, L the output of block L) to ``[B, T, D]`` before the final norm; ``token_norms`` is
-    ``[depth + 1, B, T]`` and ``cls_attention`` ``[B, heads, T]`` when asked for.
+    ``[depth + 1, B, T]`` and ``cls_attention`` ``[B, heads, T]`` when asked for. ``pooled`` maps each pooling
+    asked for (``"cls"``, ``"mean-patch"``) to ``[len(layers), B, D]``: the kept layers' hidden states pooled per
+    image in the order of ``layers``, as ``vitreous analyze`` compares them; ``pooled_layers`` lists those layers.
     """
 
     tokens: np.ndarray
@@ -153,6 +155,8 @@ class Features:
     hidden_states: dict[int, np.ndarray] = field(default_factory=dict)
     token_norms: np.ndarray | None = None
     cls_attention: np.ndarray | None = None
+    pooled: dict[str, np.ndarray] = field(default_factory=dict)
+    pooled_layers: list[int] = field(default_factory=list)
     _result: _Handle | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -308,7 +312,7 @@ class Encoder:
 
     def encode(self, images: ImageInput, size: Size = 224, layers: Iterable[int] | str | None = None,
                token_norms: bool = False, cls_attention: bool = False, crop: str = "torchvision",
-               registers: "RegisterNeurons | None" = None) -> Features:
+               registers: "RegisterNeurons | None" = None, pooling: str | Iterable[str] | None = None) -> Features:
         """Encodes a batch of images of one size.
 
         ``images``: uint8 ``[H, W, 3]`` or ``[B, H, W, 3]`` RGB (resized and normalised as the ``vitreous``
@@ -319,12 +323,15 @@ class Encoder:
         are. ``crop``: the centre crop's rounding, ``"torchvision"`` or ``"transformers"``. ``layers``: hidden
         states to keep (0 = embeddings, L = output of block L, negative from the end, or ``"all"``).
         ``registers``: test-time registers from :func:`find_register_neurons` or :meth:`RegisterNeurons.load`.
+        ``pooling``: ``"cls"``, ``"mean-patch"``, ``"all"`` or a list of them: fills ``Features.pooled`` with the
+        ``layers`` (default ``"all"`` when pooling is given) pooled per image, ``[layers, B, D]``.
         """
         batch = _as_batch(images)
         model = self.handle()
         if batch.dtype == np.float32 and size is not None:
             raise InvalidArgumentError("float32 input is already normalised and is encoded at its size; pass size=None")
-        kept = _layers(layers, self.depth)
+        poolings = _poolings(pooling)
+        kept = _layers("all" if poolings and layers is None else layers, self.depth)
         options = _Options(size, crop, (_TOKEN_NORMS if token_norms else 0) | (_CLS_ATTENTION if cls_attention else 0),
                            kept, registers)
         result = c_void_p()
@@ -339,7 +346,20 @@ class Encoder:
                                                       _LAYOUT_CHW_NORMALISED, options.handle, byref(result)))
         finally:
             options.close()
-        return _features(_Handle(result, lib.vitreous_result_free), kept)
+        return _features(_Handle(result, lib.vitreous_result_free), kept, poolings)
+
+
+_POOLINGS = {"cls": 0, "mean-patch": 1}
+
+
+def _poolings(pooling: str | Iterable[str] | None) -> list[str]:
+    if pooling is None:
+        return []
+    chosen = list(_POOLINGS) if pooling == "all" else [pooling] if isinstance(pooling, str) else list(pooling)
+    for name in chosen:
+        if name not in _POOLINGS:
+            raise InvalidArgumentError(f"pooling {name!r}: use 'cls', 'mean-patch' or 'all'")
+    return chosen
 
 
 class _Options:
@@ -368,7 +388,7 @@ class _Options:
             self.handle = None
 
 
-def _features(result: _Handle, layers: list[int]) -> Features:
+def _features(result: _Handle, layers: list[int], poolings: list[str] = ()) -> Features:
     handle = result.get("the result")
     info = (c_int32 * 8)()
     batch_info = (c_int32 * 4)()
@@ -383,6 +403,12 @@ def _features(result: _Handle, layers: list[int]) -> Features:
         state = np.empty((b, t, d), dtype=np.float32)
         check(lib.vitreous_result_hidden_state(handle, layer, state.ctypes.data, state.size))
         hidden[layer] = state
+    pooled = {}
+    for name in poolings:
+        values = np.empty((len(layers), b, d), dtype=np.float32)
+        for index, layer in enumerate(layers):
+            check(lib.vitreous_result_pooled_state(handle, layer, _POOLINGS[name], values[index].ctypes.data, b * d))
+        pooled[name] = values
     norms = None
     if layer_count:
         norms = np.empty((layer_count, b, t), dtype=np.float32)
@@ -395,5 +421,6 @@ def _features(result: _Handle, layers: list[int]) -> Features:
     patches = tokens[:, first:first + gh * gw].reshape(b, gh, gw, d)
     return Features(tokens=tokens, cls=tokens[:, 0], registers=tokens[:, 1:first], patches=patches,
                     test_time_registers=tokens[:, first + gh * gw:], hidden_states=hidden, token_norms=norms,
-                    cls_attention=attention, _result=result)
+                    cls_attention=attention, pooled=pooled, pooled_layers=list(layers),
+                    _result=result)
 

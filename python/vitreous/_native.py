@@ -145,6 +145,7 @@ _signatures: dict[str, tuple[object, list[object]]] = {
     "vitreous_result_token_norms": (_status, [_P, c_int32, _P, c_size_t]),
     "vitreous_result_cls_attention": (_status, [_P, _P, c_size_t]),
     "vitreous_result_hidden_state": (_status, [_P, c_int32, _P, c_size_t]),
+    "vitreous_result_pooled_state": (_status, [_P, c_int32, c_int32, _P, c_size_t]),
     "vitreous_result_free": (_status, [_P]),
     "vitreous_detect_artifacts_image": (_status, [_P, c_int32, c_int32, c_int32, c_float, _P, c_size_t,
                                                   POINTER(c_int32)]),
