@@ -63,7 +63,8 @@ public enum CLogging {
                 "\(message)".withCString { callback(CLogging.code(of: level), $0, current.userData) }
             }
             if let threshold = CLogging.stderrLevel, level >= threshold {
-                FileHandle.standardError.write(Data("vitreous: \(level): \(message)\n".utf8))
+                let name = ["debug", "info", "warning", "error"][Int(CLogging.code(of: level))]
+                FileHandle.standardError.write(Data("vitreous: \(name): \(message)\n".utf8))
             }
         }
     }
