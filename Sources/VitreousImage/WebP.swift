@@ -28,11 +28,7 @@ public enum WebP {
                 WebPDecodeRGBAInto(base, raw.count, $0.baseAddress, $0.count, Int32(width * 4))
             }
             guard decoded != nil else { throw fail("the image data is corrupt or truncated") }
-            var rgb = [UInt8](repeating: 0, count: width * height * 3)
-            for p in 0..<(width * height) {
-                rgb[p * 3] = rgba[p * 4]; rgb[p * 3 + 1] = rgba[p * 4 + 1]; rgb[p * 3 + 2] = rgba[p * 4 + 2]
-            }
-            return RGB8Image(unchecked: width, height, rgb)
+            return rgba.withUnsafeBufferPointer { dropAlpha($0, width, height) }
         }
     }
 
@@ -62,6 +58,11 @@ public enum WebP {
         guard WebPAnimDecoderGetNext(decoder, &frame, &timestamp) != 0, let rgba = frame else {
             throw fail("the first frame is corrupt or truncated")
         }
+        return dropAlpha(UnsafeBufferPointer(start: rgba, count: width * height * 4), width, height)
+    }
+
+    /// The RGB samples of `width × height` RGBA pixels (alpha dropped, not composited).
+    private static func dropAlpha(_ rgba: UnsafeBufferPointer<UInt8>, _ width: Int, _ height: Int) -> RGB8Image {
         var rgb = [UInt8](repeating: 0, count: width * height * 3)
         for p in 0..<(width * height) {
             rgb[p * 3] = rgba[p * 4]; rgb[p * 3 + 1] = rgba[p * 4 + 1]; rgb[p * 3 + 2] = rgba[p * 4 + 2]
