@@ -65,7 +65,8 @@ let package = Package(
         .target(name: "VitreousAnalysis", dependencies: ["VitreousTensor", "VitreousModel"]),
         .target(name: "VitreousTesting", dependencies: ["VitreousTensor", "VitreousModel"]),
         .target(name: "VitreousC", dependencies: ["VitreousTensor", "VitreousModel", "VitreousImage", "VitreousRepair",
-                                                  "VitreousDemo", "VitreousAnalysis"]),
+                                                  "VitreousDemo", "VitreousAnalysis",
+                                                  .product(name: "Logging", package: "swift-log")]),
         .target(
             name: "VitreousCLI",
             dependencies: [

@@ -130,6 +130,28 @@ const char *vitreous_last_error(void);
  *  is not one. A static string; never NULL. Does not change vitreous_last_error(). */
 const char *vitreous_status_name(vitreous_status status);
 
+/* ---- Logging ------------------------------------------------------------------------------------- *
+ * The library prints nothing by default. A callback, or VITREOUS_LOG=debug|info|warning|error in the
+ * environment (those levels and above, to stderr, one "vitreous: LEVEL: message" line each), turns its log
+ * messages on: which backend was chosen and why (info), OpenCL program builds (debug). A Swift program
+ * that also links Vitreous's Swift libraries and bootstraps swift-log itself must not call into this API. */
+
+/** Log levels passed to a vitreous_log_callback. */
+typedef enum vitreous_log_level {
+    VITREOUS_LOG_DEBUG = 0,
+    VITREOUS_LOG_INFO = 1,
+    VITREOUS_LOG_WARNING = 2,
+    VITREOUS_LOG_ERROR = 3
+} vitreous_log_level;
+
+/** Receives one log message: its level (a vitreous_log_level), the text (valid only during the call) and the
+ *  user_data given to vitreous_set_log_callback. Called on the thread that logs; it must not call Vitreous. */
+typedef void (*vitreous_log_callback)(int32_t level, const char *message, void *user_data);
+
+/** Sends every later log message, debug and above, to callback (NULL turns it off again). Independent of
+ *  VITREOUS_LOG. Set it before the first vitreous_model_load to see which backend was chosen. */
+void vitreous_set_log_callback(vitreous_log_callback callback, void *user_data);
+
 /* ---- Devices -------------------------------------------------------------------------------------- *
  * Device indices: 0 is the CPU backend (OpenBLAS and vectorised Swift), 1 ... count - 1 are the OpenCL
  * devices of every platform in driver order (OpenCL device k has index k + 1), and -1 asks for the default

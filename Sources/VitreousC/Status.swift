@@ -135,6 +135,7 @@ func staticCString(_ string: StaticString) -> UnsafePointer<CChar> {
 /// Runs one C entry point: every thrown error becomes its status and this thread's message (prefixed with the
 /// function's name unless the message already names it); success clears the message. Nothing is rethrown.
 func entry(_ function: String, _ body: () throws -> Void) -> Int32 {
+    CLogging.start
     do {
         try body()
         setLastMessage("")

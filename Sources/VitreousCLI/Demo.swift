@@ -24,13 +24,17 @@ struct Demo: ParsableCommand {
     @Option(name: .long, help: "cpu, opencl, opencl:N (default: VITREOUS_DEVICE, else automatic).")
     var device: String?
 
+    @Flag(name: .long, help: "Print one JSON object on stdout at the end (the steps, the files written, the encode time); progress goes to stderr.")
+    var json = false
+
     @OptionGroup var logging: LoggingOptions
 
     func run() throws {
         setUpLogging(verbose: logging.verbose)
+        let begun = Date()
         let device = try chosenDevice(self.device)
         let folder = try outputFolder(out)
-        let step = Steps()
+        let step = Steps(json: json)
 
         // 1. The model, written in the original DINOv2 key layout and read back like any checkpoint.
         let modelURL = folder.appendingPathComponent("model.safetensors")
@@ -57,11 +61,15 @@ struct Demo: ParsableCommand {
         let features = folder.appendingPathComponent("features.safetensors")
         try FeatureBatch(output, layers: Array(0...encoder.config.depth))
             .write(item: 0, name: "features", to: folder, format: .safetensors)
+        step.fields["encode_ms"] = (milliseconds * 1000).rounded() / 1000
+        step.fields["device"] = device.description
         step.done(String(format: "encoded on %@ in %.1f ms: CLS, patches, every layer's hidden states and norms",
                          device.description, milliseconds), features.path)
 
         // 4. Token-norm maps per layer and the CLS attention.
-        guard let norms = output.tokenNorms, let attention = output.clsAttention else { return }
+        guard let norms = output.tokenNorms, let attention = output.clsAttention else {
+            throw CLIError("demo: the encoder returned no token norms or CLS attention")
+        }
         let layerNorms = try norms.indices.map { try patchNorms(norms[$0], item: 0, output: output) }
         let shared = valueRange(layerNorms.joined())
         for (layer, values) in layerNorms.enumerated() {
@@ -71,6 +79,7 @@ struct Demo: ParsableCommand {
                 .write(to: folder.appendingPathComponent("norms.layer-\(layer).png").path)
         }
         let maxima = layerNorms.map { String(format: "%.0f", $0.max() ?? 0) }
+        step.fields["max_patch_norm_per_layer"] = layerNorms.map { Double($0.max() ?? 0) }
         step.done("token-norm maps, max patch norm per layer: \(maxima.joined(separator: ", "))",
                   folder.appendingPathComponent("norms.layer-*.png").path)
         let grid = try AttentionGrid(attention, output: output)
@@ -85,6 +94,7 @@ struct Demo: ParsableCommand {
                 .write(to: folder.appendingPathComponent("attention.\(head.map { "head-\($0)" } ?? "mean").png").path)
         }
         let peak = grid.peak(item: 0)
+        step.fields["attention_peak"] = ["row": peak.row, "column": peak.column]
         step.done(String(format: "CLS attention, head 0 and mean over heads (mean peaks at row %d, column %d)",
                          peak.row, peak.column), folder.appendingPathComponent("attention.*.png").path)
 
@@ -104,17 +114,35 @@ struct Demo: ParsableCommand {
         let registers = found.registers
         let neuronsURL = folder.appendingPathComponent("neurons.json")
         try NeuronsFile.write(registers, weights: try encoder.weights.host(), to: neuronsURL)
+        step.fields["register_neurons"] = found.scores.map {
+            ["layer": $0.layer, "neuron": $0.neuron, "score": Double($0.score)] as [String: Any]
+        }
         let best = found.scores.map { "block \($0.layer), unit \($0.neuron) (score \(String(format: "%.2f", $0.score)))" }
         step.done("register neuron found on 4 other images: \(best.joined(separator: ", "))", neuronsURL.path)
         let (record, panel) = try ImageRepairer(encoder: encoder, method: .ttr, detector: .default, registers: registers)
             .repair(image, name: imageURL.path)
         try panel.write(to: folder.appendingPathComponent("repair.png").path)
+        step.fields["repair"] = [
+            "max_patch_norm_before": Double(record.layers.last?.maxNorm ?? 0),
+            "max_patch_norm_after": Double(record.layersAfter?.last?.maxNorm ?? 0),
+            "artifact_attention_before": Double(record.metrics.before.attentionMean?.artifactMass ?? 0),
+            "artifact_attention_after": Double(record.metrics.after.attentionMean?.artifactMass ?? 0),
+        ]
         step.done(String(format: "test-time register: last block's max patch norm %.0f → %.0f, CLS attention on artifacts %.3f → %.3f",
                          record.layers.last?.maxNorm ?? 0, record.layersAfter?.last?.maxNorm ?? 0,
                          record.metrics.before.attentionMean?.artifactMass ?? 0,
                          record.metrics.after.attentionMean?.artifactMass ?? 0),
                   folder.appendingPathComponent("repair.png").path)
 
+        if json {
+            step.fields["command"] = "demo"
+            step.fields["out"] = folder.path
+            step.fields["seconds"] = (Date().timeIntervalSince(begun) * 1000).rounded() / 1000
+            step.fields["steps"] = step.records
+            step.fields["files"] = try writtenFiles(folder)
+            try printJSON(step.fields)
+            return
+        }
         print("\nPatch-norm histogram of the last layer:")
         print(histogram(try patchNorms(norms[norms.count - 1], item: 0, output: output)))
         print("""
@@ -150,6 +178,19 @@ struct Demo: ParsableCommand {
             """
     }
 
+    /// The files under `folder`, relative to it and sorted: what the demo wrote.
+    func writtenFiles(_ folder: URL) throws -> [String] {
+        let base = folder.standardizedFileURL.path
+        let enumerator = FileManager.default.enumerator(at: folder, includingPropertiesForKeys: [.isRegularFileKey])
+        var files: [String] = []
+        while let url = enumerator?.nextObject() as? URL {
+            guard try url.resourceValues(forKeys: [.isRegularFileKey]).isRegularFile == true else { continue }
+            let path = url.standardizedFileURL.path
+            files.append(path.hasPrefix(base + "/") ? String(path.dropFirst(base.count + 1)) : path)
+        }
+        return files.sorted()
+    }
+
     /// The demo image (see ``PlantedArtifacts/demoImage(seed:)``).
     func demoImage(seed: UInt64) throws -> Image { try PlantedArtifacts.demoImage(seed: seed) }
 
@@ -158,11 +199,17 @@ struct Demo: ParsableCommand {
     }
 }
 
-/// Numbered progress lines of the demo.
+/// Numbered progress lines of the demo: on stdout, or with `--json` on stderr while the steps and the
+/// `fields` gathered on the way make the JSON object.
 private final class Steps {
-    private var count = 0
+    let json: Bool
+    private(set) var records: [[String: Any]] = []
+    var fields: [String: Any] = [:]
+    init(json: Bool) { self.json = json }
+
     func done(_ what: String, _ path: String) {
-        count += 1
-        print("\(count). \(what)\n   → \(path)")
+        records.append(["step": what, "path": path])
+        let line = "\(records.count). \(what)\n   → \(path)\n"
+        if json { FileHandle.standardError.write(Data(line.utf8)) } else { print(line, terminator: "") }
     }
 }

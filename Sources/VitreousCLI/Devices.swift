@@ -25,8 +25,7 @@ struct Devices: ParsableCommand {
                 "cpu_bf16": Precision.cpuHasNativeBF16 ? "native" : "emulated",
                 "auto_precision_cpu": Precision.automatic(for: .cpu).rawValue,
             ]
-            let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
-            print(String(decoding: data, as: UTF8.self))
+            try printJSON(object)
             return
         }
         if devices.isEmpty {

@@ -112,8 +112,7 @@ extension ImageRun.Summary {
             object["skipped_existing"] = skippedExisting
             object["not_images"] = notImages
             object["seconds"] = (seconds * 1000).rounded() / 1000
-            let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
-            print(String(decoding: data, as: UTF8.self))
+            try printJSON(object)
         } else {
             print(text)
             var notes: [String] = []
@@ -132,6 +131,11 @@ extension ImageRun.Summary {
             throw CLIError("\(failures.count) of \(processed + failures.count) images failed (listed above)")
         }
     }
+}
+
+/// Prints `object` as one line of JSON with sorted keys on stdout: the `--json` output of every command.
+func printJSON(_ object: [String: Any]) throws {
+    print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
 }
 
 /// Refuses an image that `policy` would make into more than `maxTokens` patch tokens (`--max-tokens`), before

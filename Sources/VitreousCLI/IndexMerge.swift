@@ -96,7 +96,7 @@ struct IndexMerge: ParsableCommand {
         let failed = entries.filter { $0["error"] != nil }.count
         if json {
             let object: [String: Any] = ["inputs": entries.count, "failed": failed, "shards": shards, "missing_shards": missing]
-            print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
+            try printJSON(object)
         } else {
             print("merged \(entries.count) inputs (\(failed) failed) of \(shards - missing.count)/\(shards) shards → "
                 + url.appendingPathComponent("index.jsonl").path)

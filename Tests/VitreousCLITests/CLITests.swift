@@ -83,6 +83,40 @@ struct CLITests {
         }
     }
 
+    @Test("demo --json prints one JSON object on stdout naming the files it wrote; progress goes to stderr")
+    func demoJSON() throws {
+        try CLI.withFolder { cli in
+            let result = try cli.run("demo", "--out", "demo", "--json")
+            #expect(result.status == 0, "\(result.stderr)")
+            #expect(result.stderr.contains("1. model with a planted artifact mechanism"), "\(result.stderr)")
+            let object = try #require(
+                try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any], "\(result.stdout)")
+            #expect(object["command"] as? String == "demo")
+            let out = cli.folder.appendingPathComponent("demo")
+            let files = try #require(object["files"] as? [String])
+            let listed = try FileManager.default.subpathsOfDirectory(atPath: out.path).filter {
+                var folder: ObjCBool = false
+                return FileManager.default.fileExists(atPath: out.appendingPathComponent($0).path, isDirectory: &folder)
+                    && !folder.boolValue
+            }
+            #expect(files == listed.sorted())
+            for name in ["model.safetensors", "image.png", "features.safetensors", "norms.layer-6.png",
+                         "attention.mean.png", "neurons.json", "repair.png", "search/image-20.png"] {
+                #expect(files.contains(name), "\(name) not in \(files)")
+            }
+            let steps = try #require(object["steps"] as? [[String: Any]])
+            #expect(steps.count == 7)
+            #expect(steps.first?["path"] as? String == out.appendingPathComponent("model.safetensors").path)
+            let norms = try #require(object["max_patch_norm_per_layer"] as? [Double])
+            #expect(norms.count == 7)
+            // The planted neuron fires in block 2: the last layer's flat patches are far above the embeddings'.
+            #expect(norms[6] > 4 * norms[0], "\(norms)")
+            let repair = try #require(object["repair"] as? [String: Double])
+            #expect(try #require(repair["max_patch_norm_after"]) < repair["max_patch_norm_before"] ?? 0)
+            #expect((object["encode_ms"] as? Double ?? -1) > 0)
+        }
+    }
+
     @Test("encode writes features per image in both formats; a bad image in a folder does not stop the others")
     func encodeFolder() throws {
         try CLI.withFolder { cli in
