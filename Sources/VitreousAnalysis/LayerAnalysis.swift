@@ -2,7 +2,20 @@ import VitreousModel
 
 /// The measures ``LayerAnalysis`` computes.
 public enum AnalysisMetric: String, Sendable, CaseIterable, Codable {
-    case attentionDistance = "attention-distance", entropy, cka, frequency, ncc, knn, segmentation
+    /// Mean attention distance per block and head, in pixels.
+    case attentionDistance = "attention-distance"
+    /// Attention entropy per block and head, in nats.
+    case entropy
+    /// Minibatch linear CKA between every pair of layers.
+    case cka
+    /// Relative log amplitude of the patch-feature maps' high frequencies per layer.
+    case frequency
+    /// Nearest-class-centre accuracy per layer (needs labels).
+    case ncc
+    /// Weighted k-NN top-1 and top-5 accuracy per layer (needs labels and a split).
+    case knn
+    /// CLS-attention masks per head, and their Jaccard against given masks.
+    case segmentation
 
     /// Whether the measure reads attention maps (run the encoder with every block in
     /// ``VitreousModel/EncoderOptions/attentionLayers``).
