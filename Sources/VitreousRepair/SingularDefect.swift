@@ -5,23 +5,17 @@ import VitreousModel
 public struct DefectDirectionOptions: Codable, Sendable, Equatable {
     /// How the MLP is linearised; ``JacobianMethod/analytic`` by default.
     public var jacobian: JacobianMethod
-    /// Unused since the eigenpairs come from LAPACK `dsyevr` (kept, and still checked positive, so that
-    /// callers and cached JSON of the former power iteration stay valid).
-    public var tolerance: Double
-    /// Unused, as ``tolerance``.
-    public var maxIterations: Int
     /// A layer has a dominant direction when `σ1/σ2` is at least this (1.05: the fixture shows 1.00–1.01
     /// where nothing is planted and ≥ 2 where something is).
     public var minimumGap: Double
     /// Whether to hash the weights for ``DefectDirections/weightsFingerprint`` (a few seconds for ViT-g).
     public var computeFingerprint: Bool
 
-    /// The defaults of RegisterRepair.md, "Defect direction from the weights": analytic J, tolerance 1e-12, 10 000 iterations, gap 1.05.
-    public init(jacobian: JacobianMethod = .analytic, tolerance: Double = 1e-12, maxIterations: Int = 10_000,
-                minimumGap: Double = 1.05, computeFingerprint: Bool = true) {
+    /// The defaults of RegisterRepair.md, "Defect direction from the weights": analytic J, gap 1.05. (The
+    /// eigenpairs come from LAPACK `dsyevr`, a direct method: there is no tolerance or iteration cap; JSON
+    /// written with the former power iteration's `tolerance` and `maxIterations` still decodes, the keys are ignored.)
+    public init(jacobian: JacobianMethod = .analytic, minimumGap: Double = 1.05, computeFingerprint: Bool = true) {
         self.jacobian = jacobian
-        self.tolerance = tolerance
-        self.maxIterations = maxIterations
         self.minimumGap = minimumGap
         self.computeFingerprint = computeFingerprint
     }
@@ -40,10 +34,6 @@ public struct LayerDefectDirection: Codable, Sendable, Equatable {
     public var gap: Double
     /// Whether `gap ≥ minimumGap`: below it, `u_l` is an arbitrary pick from a near-tie.
     public var hasDominantDirection: Bool
-    /// Always 0 and true: LAPACK `dsyevr` is direct (kept from the former power iteration for cached JSON).
-    public var iterations: Int, converged: Bool
-    /// The same for the second singular vector (for σ2).
-    public var secondIterations: Int, secondConverged: Bool
 }
 
 /// Defect directions for every block of a model, with what they were computed from (a cache entry).
@@ -68,9 +58,8 @@ public enum SingularDefect {
     /// - Throws: ``RepairError`` when the weights do not fit their configuration or an option is out of range.
     public static func directions(of weights: ViTHostWeights,
                                   options: DefectDirectionOptions = DefectDirectionOptions()) throws -> DefectDirections {
-        guard options.tolerance > 0, options.tolerance.isFinite, options.maxIterations > 0 else {
-            throw RepairError.invalidArgument(
-                "the defect direction needs a positive tolerance and iteration cap, got \(options.tolerance), \(options.maxIterations)")
+        guard options.minimumGap >= 1, options.minimumGap.isFinite else {
+            throw RepairError.invalidArgument("the defect direction's minimum gap σ1/σ2 must be a finite number ≥ 1, got \(options.minimumGap)")
         }
         let config = weights.config
         guard weights.blocks.count == config.depth else {
@@ -113,7 +102,6 @@ public enum SingularDefect {
             gap = sigma1 > 0 ? .greatestFiniteMagnitude : 1
         }
         return LayerDefectDirection(layer: layer, direction: u.map(Float.init), sigma1: sigma1, sigma2: sigma2,
-                                    gap: gap, hasDominantDirection: gap >= minimumGap, iterations: 0,
-                                    converged: true, secondIterations: 0, secondConverged: true)
+                                    gap: gap, hasDominantDirection: gap >= minimumGap)
     }
 }
