@@ -64,6 +64,12 @@ extension LayerAnalysisReport {
 }
 
 extension AnalysisMetric {
+    /// Every measure the data allows, what `vitreous analyze` runs without `--metrics`: NCC and k-NN only with
+    /// labels, segmentation only with masks.
+    public static func allowed(hasLabels: Bool, hasMasks: Bool) -> Set<AnalysisMetric> {
+        Set(allCases.filter { ($0 != .ncc && $0 != .knn || hasLabels) && ($0 != .segmentation || hasMasks) })
+    }
+
     /// The measures of a comma-separated list of raw values (`"cka,ncc"`), blanks ignored.
     /// - Throws: ``AnalysisError/invalidArgument(_:)`` naming an unknown measure and listing the known ones.
     public static func parse(_ list: String) throws -> Set<AnalysisMetric> {

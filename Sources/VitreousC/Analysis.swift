@@ -66,13 +66,11 @@ func analysisRequest(_ metrics: UnsafePointer<CChar>?, _ labels: UnsafePointer<I
         try checkCapacity(maskSize, needed: 1, function, "masks (bytes)")
         maskBytes = Array(UnsafeBufferPointer(start: masks, count: maskSize))
     }
-    var chosen: Set<AnalysisMetric>
+    let chosen: Set<AnalysisMetric>
     if let metrics, metrics.pointee != 0 {
         chosen = try AnalysisMetric.parse(String(cString: metrics))
     } else {
-        chosen = Set(AnalysisMetric.allCases.filter {
-            ($0 != .ncc && $0 != .knn || classes != nil) && ($0 != .segmentation || maskBytes != nil)
-        })
+        chosen = AnalysisMetric.allowed(hasLabels: classes != nil, hasMasks: maskBytes != nil)
     }
     if classes == nil, let needs = chosen.first(where: { $0 == .ncc || $0 == .knn }) {
         throw CAPIError(.invalidArgument, "\(function): metric \(needs.rawValue) needs labels")
