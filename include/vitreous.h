@@ -12,7 +12,8 @@
  *    buffers that are too small, sizes that overflow, freed or made-up handles and unknown devices are all
  *    reported as status codes. What C cannot tell the library is trusted: that a buffer really holds the
  *    count or size passed with it.
- *  - Handles (vitreous_model, vitreous_result, vitreous_options, vitreous_registers, vitreous_image) are opaque and owned by the caller from the call that creates
+ *  - Handles (vitreous_model, vitreous_result, vitreous_options, vitreous_registers, vitreous_image,
+ *    vitreous_analysis) are opaque and owned by the caller from the call that creates
  *    them until the matching *_free call. They are never dereferenced by the library: a freed handle passed
  *    again gives VITREOUS_ERROR_INVALID_HANDLE (so does freeing it twice), as does a pointer that was never a
  *    handle, or a handle of another kind. Handles are not reused while the process lives.
@@ -385,6 +386,62 @@ vitreous_status vitreous_result_hidden_state(const vitreous_result *result, int3
  *  Errors: NULL_POINTER, INVALID_HANDLE, INVALID_ARGUMENT (layer not kept, unknown pooling), BUFFER_SIZE. */
 vitreous_status vitreous_result_pooled_state(const vitreous_result *result, int32_t layer, int32_t pooling,
                                              float *out, size_t count);
+
+/* ---- Layer-by-layer analysis ---------------------------------------------------------------------- *
+ * `vitreous analyze` on images in memory: the same library code and the same analysis.json document (see
+ * the article "Analysing a model"). Layer 0 is the embedding output, layer L the output of block L; attention
+ * measures belong to blocks 1 ... depth. Representation measures use the CLS token and the mean patch token of
+ * the residual stream (vitreous_result_pooled_state()). */
+
+/** A finished analysis: its analysis.json and its arrays. Independent of its model. Free with
+ *  vitreous_analysis_free(). */
+typedef struct vitreous_analysis vitreous_analysis;
+
+/** Analyses `batch` images packed and resized as vitreous_encode_batch_rgb8() takes them (of options only the
+ *  resize and the test-time registers are used; NULL: images at their size), streaming them through the
+ *  model 8 at a time. Every image must be encoded on one patch grid.
+ *  metrics: comma-separated "attention-distance,entropy,cka,frequency,ncc,knn,segmentation", or NULL / ""
+ *    for all the data allows (ncc and knn with labels, segmentation with masks).
+ *  labels: NULL, or `batch` class indices 0, 1, 2, ... (needed by ncc and knn; at least two classes with at
+ *    least two training images each).
+ *  validation: NULL (no split: NCC is measured on the training images and k-NN leaves each image out of its
+ *    own neighbours), or `batch` bytes, non-zero for a validation image. Needs labels.
+ *  masks: NULL, or ground-truth masks on the patch grid the images are encoded on (after the resize): per
+ *    image grid_height * grid_width bytes, row-major, non-zero for foreground; mask_size must be exactly
+ *    batch * grid_height * grid_width. Scored by segmentation (DINO's 60 % CLS-attention masks, Jaccard).
+ *  k: neighbours of the weighted k-NN vote (0: 20; at most the training images a query can use);
+ *  temperature: of the vote weights exp(s / temperature) (0: 0.07); cka_minibatch: images per minibatch of
+ *    the unbiased CKA estimator (0: 256, else at least 4).
+ *  On success *analysis is a new handle owned by the caller.
+ *  Errors: those of vitreous_encode_batch_rgb8(), and INVALID_ARGUMENT for an unknown metric, ncc/knn without
+ *  labels, segmentation without masks, masks of the wrong size, a class with fewer than two training images,
+ *  k too large, too few images for the CKA minibatch, or images on different patch grids. */
+vitreous_status vitreous_analyze_rgb8(const vitreous_model *model, const uint8_t *pixels, size_t size,
+                                      int32_t batch, int32_t width, int32_t height, const vitreous_options *options,
+                                      const char *metrics, const int32_t *labels, const uint8_t *validation,
+                                      const uint8_t *masks, size_t mask_size, int32_t k, double temperature,
+                                      int32_t cka_minibatch, vitreous_analysis **analysis);
+
+/** Writes the analysis.json document (UTF-8, NUL-terminated; the keys of `vitreous analyze`'s file, with
+ *  "given"/"none" for labels, split and masks in "options", undefined values null) to buffer and its size in
+ *  bytes, NUL included, to *needed (when not NULL; written on BUFFER_SIZE too). With buffer NULL, capacity 0
+ *  and needed not NULL only the size is written. capacity: bytes available in buffer.
+ *  Errors: NULL_POINTER, INVALID_HANDLE, BUFFER_SIZE. */
+vitreous_status vitreous_analysis_json(const vitreous_analysis *analysis, char *buffer, size_t capacity,
+                                       size_t *needed);
+
+/** One measure as a row-major matrix of doubles (NaN where undefined, as an undefined CKA entry): writes its
+ *  shape to *rows and *columns and, unless out is NULL with capacity 0, rows * columns values to out (capacity:
+ *  doubles available). name: "attention-distance", "entropy", "segmentation" ([blocks][heads]), "frequency"
+ *  ([layers][steps], relative log amplitude), "cka-cls", "cka-mean-patch" ([layers][layers]), "ncc-POOLING",
+ *  "knn-top1-POOLING", "knn-top5-POOLING" ([layers][1]) with POOLING "cls" or "mean-patch"; layers = depth + 1.
+ *  Errors: NULL_POINTER, INVALID_HANDLE, INVALID_ARGUMENT (a name not measured; the message lists those that
+ *  were), BUFFER_SIZE. */
+vitreous_status vitreous_analysis_values(const vitreous_analysis *analysis, const char *name, double *out,
+                                         size_t capacity, int32_t *rows, int32_t *columns);
+
+/** Frees an analysis. NULL is accepted and does nothing. Errors: INVALID_HANDLE. */
+vitreous_status vitreous_analysis_free(vitreous_analysis *analysis);
 
 /* ---- Artifacts ------------------------------------------------------------------------------------ *
  * Both calls need a result encoded with VITREOUS_ENCODE_TOKEN_NORMS and use the library's default detector:

@@ -92,6 +92,7 @@ final class HandleRegistry: @unchecked Sendable {  // `objects` and `next` only 
         case is OptionsObject: return "options"
         case is RegistersObject: return "registers"
         case is ImageObject: return "image"
+        case is AnalysisObject: return "analysis"
         default: return "object"
         }
     }

@@ -1,4 +1,5 @@
 import Foundation
+import VitreousAnalysis
 import VitreousImage
 import VitreousModel
 import VitreousRepair
@@ -93,7 +94,7 @@ func status(of error: any Error) -> VitreousStatus {
         case .deviceUnavailable: return .unknownDevice
         case .allocationFailed: return .outOfMemory
         }
-    case is RepairError:
+    case is RepairError, is AnalysisError:
         return .invalidArgument
     default:
         return .internal

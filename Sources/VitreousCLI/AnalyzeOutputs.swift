@@ -7,7 +7,6 @@ import VitreousModel
 extension AnalyzeReport {
     /// analysis.json, one CSV per measure and the figures, into `folder`.
     func write(to folder: URL, figures: FigureOptions, title: String, metadata: [String: Any]) throws {
-        let results = numbers.results
         var csv: [String: [String]] = [:]
         let blocks = (1...state.config.depth).map(Double.init)
         let layers = (0...state.config.depth).map(Double.init)
@@ -66,10 +65,7 @@ extension AnalyzeReport {
                 title: "Semantic clustering per layer — \(title)", xLabel: "layer", yLabel: "accuracy", x: layers, series: series,
                 notes: ["on the \(split); k-NN: k = \(k), votes exp(s / \(temperature)), cosine similarity"])))
         }
-        var json = metadata
-        json["layer_numbering"] = "layer 0 = embedding output, layer L = output of block L; attention measures per block 1…depth"
-        json["results"] = results
-        let data = try JSONSerialization.data(withJSONObject: jsonSafe(json), options: [.sortedKeys, .prettyPrinted])
+        let data = try LayerAnalysisReport.json(numbers.document(metadata: metadata))
         try AtomicFile.write(data, to: folder.appendingPathComponent("analysis.json"))
         for (name, lines) in csv {
             try AtomicFile.write(Data((lines.joined(separator: "\n") + "\n").utf8), to: folder.appendingPathComponent("\(name).csv"))
@@ -133,14 +129,3 @@ extension AnalyzeReport {
 }
 
 private func mean(_ values: [Double]) -> Double { values.isEmpty ? .nan : values.reduce(0, +) / Double(values.count) }
-
-/// `value` with NaN and infinities as null, which JSON cannot hold.
-private func jsonSafe(_ value: Any) -> Any {
-    switch value {
-    case let number as Double: return number.isFinite ? number : NSNull()
-    case let array as [Any]: return array.map(jsonSafe)
-    case let object as [String: Any]: return object.mapValues(jsonSafe)
-    case Optional<Any>.none: return NSNull()
-    default: return value
-    }
-}

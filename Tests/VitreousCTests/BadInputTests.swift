@@ -294,7 +294,7 @@ let misuses: [Misuse] = [
 
 @Suite("C API misuse")
 struct BadInputTests {
-    @Test("each misuse gives its status and a message naming the function", arguments: misuses + batchMisuses)
+    @Test("each misuse gives its status and a message naming the function", arguments: misuses + batchMisuses + analysisMisuses)
     func misuse(_ misuse: Misuse) throws {
         let fixture = try fixture.get()
         let outcome = Outcome(misuse.call(fixture))

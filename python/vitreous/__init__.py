@@ -12,12 +12,13 @@ from ._native import (BackendError, BufferSizeError, ClosedError, ImageError, In
                       InvalidArgumentError, InvalidHandleError, ModelError, NullPointerError, UnknownDeviceError,
                       VitreousError, VitreousIOError, VitreousMemoryError, lib as _lib)
 from ._encoder import Device, Encoder, Features, demo_image, devices, load_image
+from ._analysis import analyze
 from ._repair import RegisterNeurons, detect_artifacts, find_register_neurons, repair
 
 __version__ = _lib.vitreous_version().decode()
 
 __all__ = [
-    "Encoder", "Features", "Device", "RegisterNeurons", "devices", "load_image", "demo_image", "detect_artifacts",
+    "Encoder", "Features", "analyze", "Device", "RegisterNeurons", "devices", "load_image", "demo_image", "detect_artifacts",
     "find_register_neurons", "repair", "VitreousError", "InvalidArgumentError", "NullPointerError",
     "BufferSizeError", "InvalidHandleError", "UnknownDeviceError", "VitreousIOError", "ModelError", "ImageError",
     "BackendError", "VitreousMemoryError", "InternalError", "ClosedError", "__version__",

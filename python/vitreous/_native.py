@@ -161,6 +161,11 @@ _signatures: dict[str, tuple[object, list[object]]] = {
     "vitreous_image_get_size": (_status, [_P, POINTER(c_int32), POINTER(c_int32)]),
     "vitreous_image_pixels": (_status, [_P, _P, c_size_t]),
     "vitreous_image_free": (_status, [_P]),
+    "vitreous_analyze_rgb8": (_status, [_P, _P, c_size_t, c_int32, c_int32, c_int32, _P, c_char_p, _P, _P, _P,
+                                        c_size_t, c_int32, ctypes.c_double, c_int32, POINTER(_P)]),
+    "vitreous_analysis_json": (_status, [_P, _P, c_size_t, POINTER(c_size_t)]),
+    "vitreous_analysis_values": (_status, [_P, c_char_p, _P, c_size_t, POINTER(c_int32), POINTER(c_int32)]),
+    "vitreous_analysis_free": (_status, [_P]),
 }
 for _name, (_restype, _argtypes) in _signatures.items():
     _function = getattr(lib, _name)
