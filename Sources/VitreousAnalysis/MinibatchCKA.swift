@@ -97,9 +97,18 @@ public struct MinibatchCKA: Sendable {
         pendingRows = 0
     }
 
-    /// `K̃ = XXᵀ` with a zero diagonal, in float64, the product computed on `device`.
+    /// `K̃ = XXᵀ` with a zero diagonal, in float64, the product computed on `device`. The features are
+    /// centred over the minibatch first: HSIC₁ does not change when a constant is added to every row, but
+    /// without centring a large shared mean swamps the float32 Gram and its cancellation leaves rounding
+    /// noise where the true value is 0 (a layer whose CLS token is the same for every image then gets a
+    /// CKA near 1 instead of NaN). Centred, identical rows become exact zeros.
     static func centredGram(_ x: [Float], rows: Int, dimension: Int, device: Device) throws -> Gram {
-        let features = try Tensor(x, shape: [rows, dimension], on: device)
+        var mean = [Double](repeating: 0, count: dimension)
+        for i in 0..<rows { for j in 0..<dimension { mean[j] += Double(x[i * dimension + j]) } }
+        for j in 0..<dimension { mean[j] /= Double(rows) }
+        var centred = x
+        for i in 0..<rows { for j in 0..<dimension { centred[i * dimension + j] = Float(Double(x[i * dimension + j]) - mean[j]) } }
+        let features = try Tensor(centred, shape: [rows, dimension], on: device)
         let product = try linear(features, weight: features).toArray()
         var values = product.map(Double.init)
         for i in 0..<rows { values[i * rows + i] = 0 }

@@ -65,6 +65,21 @@ import VitreousTensor
         #expect((c.cka.flatMap { $0 }.min() ?? 1) < 0.95)
     }
 
+    @Test func ckaOfAConstantLayerIsUndefinedAndAnOffsetChangesNothing() throws {
+        // Layer 0: one row for every image (as the CLS token of layer 0 is), far from the origin; layer 1:
+        // the fixture's first layer; layer 2: the same plus a large constant. HSIC₁ ignores a constant, so
+        // CKA(1, 2) is 1 and row 0 is NaN, both only if rounding does not leak through the shared mean.
+        let c = fixture.cka
+        let d = c.dimensions[0], rows = c.features[0].count / d
+        let constant = (0..<rows).flatMap { _ in (0..<d).map { Float($0) * 0.37 + 1000 } }
+        let offset = c.features[0].enumerated().map { $1 + Float($0 % d) * 50 + 300 }
+        var cka = try MinibatchCKA(dimensions: [d, d, d], minibatch: c.minibatch)
+        try cka.add([constant, c.features[0], offset], rows: rows)
+        let result = try cka.finish()
+        #expect(result[0].allSatisfy(\.isNaN) && result[1][0].isNaN && result[2][0].isNaN)
+        #expect(abs(result[1][2] - 1) <= 1e-4 && abs(result[1][1] - 1) <= 1e-12)
+    }
+
     @Test func ckaNeedsFourImages() throws {
         #expect(throws: AnalysisError.self) { try MinibatchCKA(dimensions: [4], minibatch: 3) }
         var cka = try MinibatchCKA(dimensions: [2], minibatch: 8)
