@@ -19,7 +19,11 @@ struct Analyze: ParsableCommand {
             --split names a CSV column (train/val) or a validation fraction (seeded by --seed). Without a \
             split, NCC is measured on the training images and k-NN leaves each image out of its own \
             neighbours. --masks FOLDER (PNG masks with the inputs' relative names, the size of each image) \
-            scores the CLS attention of every head and block as a segmentation (DINO's 60 % mass masks). \
+            scores the CLS attention of every head and block as a segmentation (DINO's 60 % mass masks).
+            Every --chunk-size inputs the pooled features go to a chunk file in --out/pooled and the state to \
+            --out/checkpoint.plist (a crash loses at most one chunk); Ctrl-C stops after the batch with a \
+            checkpoint. Rerunning the same command resumes there and gives the numbers of an uninterrupted run; \
+            a checkpoint of other options or another model is refused, --restart discards it. \
             See the article "Analysing a model".
             """)
 
