@@ -33,21 +33,25 @@ struct AnalyzeResumeTests {
          "--batch", "2", "--chunk-size", "4", "--out", out, "--json"]
     }
 
-    /// Starts `analyze` into `out`, sends `signal` once its first checkpoint is written and waits for it.
-    private func analyzeUntilFirstCheckpoint(_ cli: CLI, _ model: String, out: String, then signal: Int32) throws -> Process {
+    /// Starts `analyze` into `out`, sends `signal` once its first checkpoint is written and waits for it;
+    /// returns the process and what it wrote on stderr.
+    private func analyzeUntilFirstCheckpoint(_ cli: CLI, _ model: String, out: String,
+                                             then signal: Int32) throws -> (process: Process, stderr: String) {
         let process = Process()
         process.executableURL = CLI.executable
         process.arguments = arguments(model, out: out)
         process.currentDirectoryURL = cli.folder
         process.environment = ProcessInfo.processInfo.environment.merging(["VITREOUS_DEVICE": "cpu"]) { $1 }
-        process.standardError = FileHandle.nullDevice
+        let errors = Pipe()
+        process.standardError = errors
         process.standardOutput = FileHandle.nullDevice
         try process.run()
         let checkpoint = cli.folder.appendingPathComponent("\(out)/checkpoint.plist")
         while process.isRunning && !FileManager.default.fileExists(atPath: checkpoint.path) { usleep(500) }
         kill(process.processIdentifier, signal)
+        let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
-        return process
+        return (process, text)
     }
 
     /// The files of a finished analysis that must not depend on how the run was cut: analysis.json and the CSVs.
@@ -92,7 +96,7 @@ struct AnalyzeResumeTests {
             #expect(reference["analysis.json"] != nil && reference.count >= 6, "\(reference.keys.sorted())")
 
             for (signal, out) in [(SIGKILL, "killed"), (SIGINT, "interrupted")] {
-                let process = try analyzeUntilFirstCheckpoint(cli, model, out: out, then: signal)
+                let (process, _) = try analyzeUntilFirstCheckpoint(cli, model, out: out, then: signal)
                 if signal == SIGKILL {
                     #expect(process.terminationReason == .uncaughtSignal, "the run ended before it was killed")
                 } else {
@@ -124,19 +128,7 @@ struct AnalyzeResumeTests {
         try CLI.withFolder { cli in
             let model = try cli.writeModel()
             try writeClasses(cli)
-            let process = Process()
-            process.executableURL = CLI.executable
-            process.arguments = arguments(model, out: "out")
-            process.currentDirectoryURL = cli.folder
-            let errors = Pipe()
-            process.standardError = errors
-            process.standardOutput = FileHandle.nullDevice
-            try process.run()
-            let checkpoint = cli.folder.appendingPathComponent("out/checkpoint.plist")
-            while process.isRunning && !FileManager.default.fileExists(atPath: checkpoint.path) { usleep(500) }
-            kill(process.processIdentifier, SIGINT)
-            let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            process.waitUntilExit()
+            let (process, text) = try analyzeUntilFirstCheckpoint(cli, model, out: "out", then: SIGINT)
             #expect(process.terminationStatus == 130)
             #expect(text.contains("inputs analysed and checkpointed in") && text.contains("rerun the same command to resume"),
                     "\(text)")
