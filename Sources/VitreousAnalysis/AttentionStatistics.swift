@@ -113,6 +113,7 @@ public struct AttentionStatistics: Sendable {
 extension AttentionStatistics: Codable {
     private enum CodingKeys: String, CodingKey { case heads, tokens, geometry, distanceSum, entropySum, images }
 
+    /// Writes the accumulated sums and what rebuilds the rest.
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(heads, forKey: .heads)
@@ -123,6 +124,8 @@ extension AttentionStatistics: Codable {
         try container.encode(images, forKey: .images)
     }
 
+    /// Reads what ``encode(to:)`` wrote.
+    /// - Throws: ``AnalysisError/shapeMismatch(_:)`` when the sums do not fit the shape.
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         try self.init(heads: try container.decode(Int.self, forKey: .heads), tokens: try container.decode(Int.self, forKey: .tokens),

@@ -99,6 +99,7 @@ public struct FrequencyAnalysis: Sendable {
 extension FrequencyAnalysis: Codable {
     private enum CodingKeys: String, CodingKey { case gridHeight, gridWidth, dimension, logAmplitudeSum, images }
 
+    /// Writes the accumulated sums and what rebuilds the rest.
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(gridHeight, forKey: .gridHeight)
@@ -108,6 +109,8 @@ extension FrequencyAnalysis: Codable {
         try container.encode(images, forKey: .images)
     }
 
+    /// Reads what ``encode(to:)`` wrote.
+    /// - Throws: ``AnalysisError/shapeMismatch(_:)`` when the sums do not fit the shape.
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         try self.init(gridHeight: try container.decode(Int.self, forKey: .gridHeight),

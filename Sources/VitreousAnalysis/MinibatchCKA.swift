@@ -132,6 +132,7 @@ public struct MinibatchCKA: Sendable {
 extension MinibatchCKA: Codable {
     private enum CodingKeys: String, CodingKey { case dimensions, minibatch, pending, pendingRows, hsic, minibatches }
 
+    /// Writes the accumulated sums and what rebuilds the rest.
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(dimensions, forKey: .dimensions)
@@ -142,6 +143,8 @@ extension MinibatchCKA: Codable {
         try container.encode(minibatches, forKey: .minibatches)
     }
 
+    /// Reads what ``encode(to:)`` wrote.
+    /// - Throws: ``AnalysisError/shapeMismatch(_:)`` when the sums do not fit the shape.
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         try self.init(dimensions: try container.decode([Int].self, forKey: .dimensions),

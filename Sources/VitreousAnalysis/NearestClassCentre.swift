@@ -65,6 +65,7 @@ public struct NearestClassCentre: Sendable {
 extension NearestClassCentre: Codable {
     private enum CodingKeys: String, CodingKey { case classes, dimension, sums, counts }
 
+    /// Writes the accumulated sums and what rebuilds the rest.
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(classes, forKey: .classes)
@@ -73,6 +74,8 @@ extension NearestClassCentre: Codable {
         try container.encode(counts, forKey: .counts)
     }
 
+    /// Reads what ``encode(to:)`` wrote.
+    /// - Throws: ``AnalysisError/shapeMismatch(_:)`` when the sums do not fit the shape.
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         try self.init(classes: try container.decode(Int.self, forKey: .classes),
