@@ -90,8 +90,10 @@ struct AnalyzeResumeTests {
         try CLI.withFolder { cli in
             let model = try cli.writeModel()
             try writeClasses(cli)
+            // A broken file before the first checkpoint: the resumed run must still report it (and exit 1).
+            try Data("not a PNG".utf8).write(to: cli.folder.appendingPathComponent("classes/a/000.png"))
             let whole = try cli.run(arguments(model, out: "whole"))
-            #expect(whole.status == 0, "\(whole.stderr)")
+            #expect(whole.status == 1 && whole.stderr.contains("classes/a/000.png"), "\(whole.stderr)")
             let reference = try results(cli, "whole")
             #expect(reference["analysis.json"] != nil && reference.count >= 6, "\(reference.keys.sorted())")
 
@@ -103,9 +105,10 @@ struct AnalyzeResumeTests {
                     #expect(process.terminationStatus == 130, "the run ended before the signal came")
                 }
                 let resumed = try cli.run(arguments(model, out: out))
-                #expect(resumed.status == 0, "\(resumed.stderr)")
+                #expect(resumed.status == 1 && resumed.stderr.contains("classes/a/000.png"), "\(resumed.stderr)")
                 let from = try cli.json(resumed)["resumed_from"] as? Int ?? 0
-                #expect(from > 0 && from < Self.count, "resumed from \(from)")
+                #expect(from > 2 && from < Self.count, "resumed from \(from)")
+                #expect((try cli.json(resumed)["failed"] as? [Any])?.count == 1)
                 let files = try results(cli, out)
                 #expect(Set(files.keys) == Set(reference.keys))
                 for (name, data) in reference {
@@ -118,7 +121,7 @@ struct AnalyzeResumeTests {
             }
             // A finished run's checkpoint covers every input: the same command only recomputes the results.
             let again = try cli.run(arguments(model, out: "whole"))
-            #expect(try cli.json(again)["resumed_from"] as? Int == Self.count)
+            #expect(try cli.json(again)["resumed_from"] as? Int == Self.count + 1)
             #expect(try results(cli, "whole") == reference)
         }
     }
