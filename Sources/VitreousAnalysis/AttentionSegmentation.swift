@@ -44,7 +44,7 @@ public enum AttentionSegmentation {
 }
 
 /// Mean Jaccard index per head between attention masks and ground-truth patch masks, image by image.
-public struct SegmentationScores: Sendable {
+public struct SegmentationScores: Sendable, Codable {
     /// Attention heads scored.
     public let heads: Int
     /// Share of each head's attention mass a mask keeps (DINO: 0.6).

@@ -2,7 +2,7 @@ import Foundation
 
 /// Where the patch tokens of one forward pass lie: the grid, the patch size in pixels and the index of the
 /// first patch token (after CLS and registers).
-public struct PatchGeometry: Sendable, Equatable {
+public struct PatchGeometry: Sendable, Equatable, Codable {
     /// Patch rows.
     public var gridHeight: Int
     /// Patch columns.
@@ -107,4 +107,34 @@ public struct AttentionStatistics: Sendable {
     public var meanDistance: [Double] { distanceSum.map { $0 / Double(max(images, 1)) } }
     /// Mean attention entropy per head, in nats.
     public var meanEntropy: [Double] { entropySum.map { $0 / Double(max(images, 1)) } }
+}
+
+/// A checkpoint holds the sums and the shape; the distance table is rebuilt from the geometry.
+extension AttentionStatistics: Codable {
+    private enum CodingKeys: String, CodingKey { case heads, tokens, geometry, distanceSum, entropySum, images }
+
+    /// Writes the accumulated sums and what rebuilds the rest.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(heads, forKey: .heads)
+        try container.encode(tokens, forKey: .tokens)
+        try container.encode(geometry, forKey: .geometry)
+        try container.encode(distanceSum, forKey: .distanceSum)
+        try container.encode(entropySum, forKey: .entropySum)
+        try container.encode(images, forKey: .images)
+    }
+
+    /// Reads what ``encode(to:)`` wrote.
+    /// - Throws: ``AnalysisError/shapeMismatch(_:)`` when the sums do not fit the shape.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        try self.init(heads: try container.decode(Int.self, forKey: .heads), tokens: try container.decode(Int.self, forKey: .tokens),
+                      geometry: try container.decode(PatchGeometry.self, forKey: .geometry))
+        distanceSum = try container.decode([Double].self, forKey: .distanceSum)
+        entropySum = try container.decode([Double].self, forKey: .entropySum)
+        images = try container.decode(Int.self, forKey: .images)
+        guard distanceSum.count == heads, entropySum.count == heads else {
+            throw AnalysisError.shapeMismatch("attention statistics checkpoint: sums for \(distanceSum.count) heads, expected \(heads)")
+        }
+    }
 }

@@ -94,3 +94,30 @@ public struct FrequencyAnalysis: Sendable {
     /// The relative log amplitude at the highest frequency on the half diagonal.
     public var highFrequency: Double { relativeLogAmplitude.last ?? 0 }
 }
+
+/// A checkpoint holds the sums and the shape; the twiddle tables are rebuilt.
+extension FrequencyAnalysis: Codable {
+    private enum CodingKeys: String, CodingKey { case gridHeight, gridWidth, dimension, logAmplitudeSum, images }
+
+    /// Writes the accumulated sums and what rebuilds the rest.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(gridHeight, forKey: .gridHeight)
+        try container.encode(gridWidth, forKey: .gridWidth)
+        try container.encode(dimension, forKey: .dimension)
+        try container.encode(logAmplitudeSum, forKey: .logAmplitudeSum)
+        try container.encode(images, forKey: .images)
+    }
+
+    /// Reads what ``encode(to:)`` wrote.
+    /// - Throws: ``AnalysisError/shapeMismatch(_:)`` when the sums do not fit the shape.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        try self.init(gridHeight: try container.decode(Int.self, forKey: .gridHeight),
+                      gridWidth: try container.decode(Int.self, forKey: .gridWidth),
+                      dimension: try container.decode(Int.self, forKey: .dimension))
+        logAmplitudeSum = try container.decode([Double].self, forKey: .logAmplitudeSum)
+        try requireCount(logAmplitudeSum, steps, "frequency sums")
+        images = try container.decode(Int.self, forKey: .images)
+    }
+}

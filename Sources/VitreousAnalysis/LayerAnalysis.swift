@@ -63,25 +63,25 @@ public struct LayerAnalysis {
     /// The poolings the representation measures compare.
     public let poolings = LayerPooling.allCases
     /// Per block, attention distance and entropy so far.
-    public private(set) var attention: [AttentionStatistics] = []
+    public internal(set) var attention: [AttentionStatistics] = []
     /// Per block, Jaccard scores so far.
-    public private(set) var segmentation: [SegmentationScores] = []
+    public internal(set) var segmentation: [SegmentationScores] = []
     /// Per layer, spectra so far.
-    public private(set) var frequency: [FrequencyAnalysis] = []
+    public internal(set) var frequency: [FrequencyAnalysis] = []
     /// Per pooling, the CKA estimator.
-    public private(set) var cka: [LayerPooling: MinibatchCKA] = [:]
+    public internal(set) var cka: [LayerPooling: MinibatchCKA] = [:]
     /// Per pooling and layer, the class centres of the training images.
-    public private(set) var centres: [LayerPooling: [NearestClassCentre]] = [:]
+    public internal(set) var centres: [LayerPooling: [NearestClassCentre]] = [:]
     /// The pooled features NCC and k-NN read back (only with labels and one of them asked for).
     public internal(set) var store: (any PooledFeatureSink)?
     /// The grid every image must share (attention distance and frequency are per grid).
-    public private(set) var grid: (height: Int, width: Int)?
+    public internal(set) var grid: (height: Int, width: Int)?
     /// Input positions of the images added, in store order.
-    public private(set) var encoded: [Int] = []
+    public internal(set) var encoded: [Int] = []
     /// How many last-block CLS-attention masks to keep in ``overlays``.
     public let overlayLimit: Int
     /// The first images' last-block CLS-attention masks per head, with their truth masks, for figures.
-    public private(set) var overlays: [(position: Int, masks: [[Bool]], truth: [Bool]?)] = []
+    public internal(set) var overlays: [(position: Int, masks: [[Bool]], truth: [Bool]?)] = []
 
     /// - Parameters:
     ///   - store: where the pooled features go when NCC or k-NN is asked for (default: in memory).

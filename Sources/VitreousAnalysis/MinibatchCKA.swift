@@ -1,3 +1,4 @@
+import Foundation
 import VitreousTensor
 
 /// Linear CKA between every pair of layers, by the minibatch estimator of Nguyen, Raghu and Kornblith ("Do
@@ -132,5 +133,37 @@ public struct MinibatchCKA: Sendable {
         for i in 0..<m { cross += k.rowSums[i] * l.rowSums[i] }
         let n = Double(m)
         return (trace + k.total * l.total / ((n - 1) * (n - 2)) - 2 / (n - 2) * cross) / (n * (n - 3))
+    }
+}
+
+/// A checkpoint holds the HSIC sums and the partial minibatch (raw float32 bytes); ``device`` is not stored,
+/// a decoded estimator computes on the CPU.
+extension MinibatchCKA: Codable {
+    private enum CodingKeys: String, CodingKey { case dimensions, minibatch, pending, pendingRows, hsic, minibatches }
+
+    /// Writes the accumulated sums and what rebuilds the rest.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(dimensions, forKey: .dimensions)
+        try container.encode(minibatch, forKey: .minibatch)
+        try container.encode(pending.map(RawValues.data), forKey: .pending)
+        try container.encode(pendingRows, forKey: .pendingRows)
+        try container.encode(hsic, forKey: .hsic)
+        try container.encode(minibatches, forKey: .minibatches)
+    }
+
+    /// Reads what ``encode(to:)`` wrote.
+    /// - Throws: ``AnalysisError/shapeMismatch(_:)`` when the sums do not fit the shape.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        try self.init(dimensions: try container.decode([Int].self, forKey: .dimensions),
+                      minibatch: try container.decode(Int.self, forKey: .minibatch))
+        pendingRows = try container.decode(Int.self, forKey: .pendingRows)
+        let buffers = try container.decode([Data].self, forKey: .pending)
+        try requireCount(buffers, layers, "CKA pending buffers")
+        pending = try zip(buffers, dimensions).map { try RawValues.floats($0, count: pendingRows * $1, "CKA pending features") }
+        hsic = try container.decode([Double].self, forKey: .hsic)
+        try requireCount(hsic, layers * layers, "CKA sums")
+        minibatches = try container.decode(Int.self, forKey: .minibatches)
     }
 }

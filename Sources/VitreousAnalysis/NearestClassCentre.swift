@@ -1,3 +1,5 @@
+import Foundation
+
 /// Nearest-class-centre (NCC) classification of one layer's features, the measure of semantic clustering
 /// of Ben-Shaul et al. ("Reverse Engineering Self-Supervised Learning", NeurIPS 2023): each class's centre
 /// is the mean of its training features, `μ_c = (1/n_c) Σ_{yᵢ=c} xᵢ`, and a feature is assigned to the class
@@ -56,5 +58,30 @@ public struct NearestClassCentre: Sendable {
             }
             return best
         }
+    }
+}
+
+/// A checkpoint holds the sums as raw float64 bytes (classes × dimension may be millions of values).
+extension NearestClassCentre: Codable {
+    private enum CodingKeys: String, CodingKey { case classes, dimension, sums, counts }
+
+    /// Writes the accumulated sums and what rebuilds the rest.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(classes, forKey: .classes)
+        try container.encode(dimension, forKey: .dimension)
+        try container.encode(RawValues.data(sums), forKey: .sums)
+        try container.encode(counts, forKey: .counts)
+    }
+
+    /// Reads what ``encode(to:)`` wrote.
+    /// - Throws: ``AnalysisError/shapeMismatch(_:)`` when the sums do not fit the shape.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        try self.init(classes: try container.decode(Int.self, forKey: .classes),
+                      dimension: try container.decode(Int.self, forKey: .dimension))
+        sums = try RawValues.doubles(try container.decode(Data.self, forKey: .sums), count: classes * dimension, "NCC sums")
+        counts = try container.decode([Int].self, forKey: .counts)
+        try requireCount(counts, classes, "NCC counts")
     }
 }

@@ -19,7 +19,11 @@ struct Analyze: ParsableCommand {
             --split names a CSV column (train/val) or a validation fraction (seeded by --seed). Without a \
             split, NCC is measured on the training images and k-NN leaves each image out of its own \
             neighbours. --masks FOLDER (PNG masks with the inputs' relative names, the size of each image) \
-            scores the CLS attention of every head and block as a segmentation (DINO's 60 % mass masks). \
+            scores the CLS attention of every head and block as a segmentation (DINO's 60 % mass masks).
+            Every --chunk-size inputs the pooled features go to a chunk file in --out/pooled and the state to \
+            --out/checkpoint.plist (a crash loses at most one chunk); Ctrl-C stops after the batch with a \
+            checkpoint. Rerunning the same command resumes there and gives the numbers of an uninterrupted run; \
+            a checkpoint of other options or another model is refused, --restart discards it. \
             See the article "Analysing a model".
             """)
 
@@ -63,11 +67,21 @@ struct Analyze: ParsableCommand {
     @Option(name: .long, help: "Images per minibatch of the CKA estimator (at least 4).")
     var ckaMinibatch = 256
 
+    @Option(name: .long, help: ArgumentHelp("""
+        Inputs per checkpoint: after each, the pooled features go to one chunk file and the state to \
+        checkpoint.plist in --out, so a rerun of the same command resumes there.
+        """, valueName: "count"))
+    var chunkSize = 1024
+
+    @Flag(name: .long, help: "Discard the checkpoint an earlier run left in --out and start over.")
+    var restart = false
+
     func validate() throws {
         guard batch >= 1 else { throw ValidationError("--batch must be at least 1") }
         guard k >= 1 else { throw ValidationError("--k must be at least 1") }
         guard temperature > 0 else { throw ValidationError("--temperature must be positive") }
         guard ckaMinibatch >= 4 else { throw ValidationError("--cka-minibatch must be at least 4 (the unbiased estimator needs 4)") }
+        guard chunkSize >= 1 else { throw ValidationError("--chunk-size must be at least 1") }
     }
 
     /// The measures asked for, or all the data allows.
@@ -91,6 +105,8 @@ struct Analyze: ParsableCommand {
     }
 
     func run() throws {
+        // From here on a signal stops the run after the current batch, checkpointed, instead of killing it.
+        let stop = StopRequest()
         let found = try inputs.collect()
         let images = found.images
         let classes = try AnalyzeLabels.resolve(images, csv: labels, split: split, seed: seed)
@@ -103,25 +119,69 @@ struct Analyze: ParsableCommand {
         }
         let encoder = try modelOptions.loadEncoder()
         let config = encoder.config
-        let folder = try outputFolder(out)
+        let folder = URL(fileURLWithPath: out)
+        do {
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        } catch {
+            throw CLIError("\(out): cannot create the output folder (\(error.localizedDescription))")
+        }
+        let features = folder.appendingPathComponent("pooled")
+        let fingerprint = try WeightFingerprint.sha256(try encoder.weights.host().allArrays())
+        let parameters = try checkpointParameters(images, classes: classes, metrics: chosen, encoder: encoder,
+                                                  fingerprint: fingerprint)
+        if restart { try AnalyzeCheckpoint.discard(in: folder, features: features) }
+        let resumed = try AnalyzeCheckpoint.read(folder)
+        try resumed?.check(parameters, in: folder)
         var options = EncoderOptions(hiddenStates: true)
         if chosen.contains(where: \.needsAttention) { options.attentionLayers = Set(0..<config.depth) }
         let run = try modelOptions.imageRun(encoder, inputs: inputs, batch: batch, options: options)
         var state = try AnalyzeState(metrics: chosen, config: config, labels: classes, ckaMinibatch: ckaMinibatch,
-                                     featureFolder: folder.appendingPathComponent("pooled"))
+                                     featureFolder: features, checkpoint: resumed)
+        try state.prepareOverlays(images, with: run)
+        let start = min(resumed?.next ?? 0, images.count)
+        let earlier = resumed?.failures ?? []
         let position = Dictionary(uniqueKeysWithValues: images.enumerated().map { ($1.path, $0) })
         let maskReader = masks.map { MaskReader(folder: $0, policy: run.policy, readOptions: inputs.readOptions,
                                                 patch: config.patchSize) }
-        let summary = run.run(images) { batch, output in
+        var saved = start, saveError: Error?
+        func save(_ done: Int, _ failures: [ImageRun.Failure]) {
+            do {
+                let all = earlier + failures.map { AnalyzeCheckpoint.Failure(path: $0.path, message: $0.message) }
+                try state.checkpoint(next: done, failures: all, parameters: parameters).write(to: folder)
+                saved = done
+            } catch {
+                saveError = error
+            }
+        }
+        let summary = run.run(Array(images[start...]), between: { done, failures in
+            let stopping = stop.received != nil
+            if stopping || start + done - saved >= chunkSize { save(start + done, failures) }
+            return stopping || saveError != nil
+        }) { batch, output in
             let positions = batch.map { position[$0.path] ?? 0 }
             let truths = try positions.map { try maskReader?.mask(for: images[$0]) }
             try state.add(batch, output, positions: positions, masks: truths)
         }
+        if let saveError { throw saveError }
+        if let signal = stop.received {
+            if summary.stoppedAt == nil { save(images.count, summary.failures) }
+            if let saveError { throw saveError }
+            FileHandle.standardError.write(Data("""
+                interrupted: \(saved) of \(images.count) inputs analysed and checkpointed in \(folder.path); \
+                rerun the same command to resume\n
+                """.utf8))
+            throw ExitCode(128 + signal)
+        }
+        if saved < images.count || resumed == nil { save(images.count, summary.failures) }
+        if let saveError { throw saveError }
+        // Everything is checkpointed: a signal now just ends the run (a rerun only redoes what follows).
+        InterruptCleanup.watch(folder)
+        let failures = earlier.map { ImageRun.Failure(path: $0.path, message: $0.message) } + summary.failures
         guard !state.encoded.isEmpty else {
-            try summary.finish(json: inputs.json, text: "no image was encoded", fields: ["command": "analyze"])
+            try ImageRun.Summary(processed: 0, failures: failures, seconds: summary.seconds)
+                .finish(json: inputs.json, text: "no image was encoded", fields: ["command": "analyze"])
             return
         }
-        let fingerprint = try WeightFingerprint.sha256(try encoder.weights.host().allArrays())
         var report = AnalyzeReport(state: state, k: k, temperature: temperature, device: encoder.device)
         try report.classify()
         try report.write(to: folder, figures: figures, title: (modelOptions.model as NSString).lastPathComponent,
@@ -138,11 +198,36 @@ struct Analyze: ParsableCommand {
                             "images": state.encoded.count, "classes": classes?.classes ?? [],
                          ])
         let rate = summary.seconds > 0 ? Double(summary.processed) / summary.seconds : 0
-        var result = summary
+        var result = ImageRun.Summary(processed: summary.processed, failures: failures, seconds: summary.seconds)
         result.notImages = found.notImages
         try result.finish(json: inputs.json,
-                          text: String(format: "analysed %d images (%.2f images/s) → %@", state.encoded.count, rate, folder.path),
-                          fields: ["command": "analyze", "out": folder.path, "images_per_second": (rate * 100).rounded() / 100])
+                          text: String(format: "analysed %d images (%.2f images/s) → %@%@", state.encoded.count, rate,
+                                       folder.path, start > 0 ? ", resumed after \(start) inputs" : ""),
+                          fields: ["command": "analyze", "out": folder.path, "images_per_second": (rate * 100).rounded() / 100,
+                                   "resumed_from": start])
+    }
+
+    /// What a checkpoint must share with this run to be resumed: the model and how it runs, the inputs and
+    /// their labels, and every option that changes what is accumulated (not --k or --temperature, which only
+    /// the final step reads).
+    func checkpointParameters(_ images: [InputImage], classes: AnalyzeLabels?, metrics: Set<AnalysisMetric>,
+                              encoder: ViTEncoder, fingerprint: String) throws -> [String: String] {
+        let coder = JSONEncoder()
+        coder.outputFormatting = .sortedKeys
+        let labelText = classes.map { classes in
+            classes.classes.joined(separator: "\n") + "\n"
+                + zip(classes.labels, classes.validation).map { "\($0),\($1)" }.joined(separator: ";")
+        }
+        return [
+            "model_sha256": fingerprint, "config": String(decoding: try coder.encode(encoder.config), as: UTF8.self),
+            "device": encoder.device.description, "precision": modelOptions.precision, "size": modelOptions.size,
+            "crop": modelOptions.crop.rawValue, "max_tokens": String(modelOptions.maxTokens),
+            "exif_orientation": String(inputs.exifOrientation), "batch": String(batch), "chunk_size": String(chunkSize),
+            "metrics": metrics.map(\.rawValue).sorted().joined(separator: ","), "masks": masks ?? "none",
+            "cka_minibatch": String(ckaMinibatch),
+            "inputs": "\(images.count) images, sha256 " + (try textSHA256(images.map(\.path).joined(separator: "\n"))),
+            "labels": try labelText.map { "sha256 " + (try textSHA256($0)) } ?? "none",
+        ]
     }
 }
 

@@ -3,27 +3,53 @@ import VitreousAnalysis
 import VitreousModel
 
 /// The on-disk store is where `analyze` keeps pooled features, so memory stays flat in the number of images.
-extension PooledFeatureStore: PooledFeatureSink {}
+
 
 /// `analyze`'s view of the library's ``LayerAnalysis``: the accumulator itself plus what only the CLI needs
 /// (class names, the prepared images behind the overlay figure, errors naming the input file).
 struct AnalyzeState {
     var analysis: LayerAnalysis
     let labels: AnalyzeLabels?
+    /// The pooled features NCC and k-NN read back (only with labels and one of them asked for).
+    let chunks: PooledFeatureChunks?
     /// Prepared images of the overlay entries, by input position.
     private var overlayImages: [Int: PreparedImage] = [:]
 
+    /// A fresh state, or with `checkpoint` the state it holds (its chunks in `featureFolder`).
     init(metrics: Set<AnalysisMetric>, config: ViTConfig, labels: AnalyzeLabels?, ckaMinibatch: Int,
-         featureFolder: URL) throws {
+         featureFolder: URL, checkpoint: AnalyzeCheckpoint? = nil) throws {
         self.labels = labels
         let split = try labels.map { try AnalysisLabels(labels: $0.labels, validation: $0.validation, classCount: $0.classes.count) }
-        var store: PooledFeatureStore?
         if labels != nil, metrics.contains(.ncc) || metrics.contains(.knn) {
-            store = try PooledFeatureStore(folder: featureFolder, layers: config.depth + 1, dimension: config.hiddenSize,
-                                           poolings: LayerPooling.allCases.map(\.rawValue))
+            chunks = try PooledFeatureChunks(folder: featureFolder, layers: config.depth + 1, dimension: config.hiddenSize,
+                                             committed: checkpoint?.chunkRows ?? [])
+        } else {
+            chunks = nil
         }
         analysis = try LayerAnalysis(metrics: metrics, config: config, labels: split, ckaMinibatch: ckaMinibatch,
-                                     store: store, overlayLimit: 4)
+                                     store: chunks, overlayLimit: 4)
+        if let checkpoint {
+            do {
+                try analysis.restore(checkpoint.analysis)
+            } catch {
+                throw CLIError("\(AnalyzeCheckpoint.url(featureFolder.deletingLastPathComponent()).path): \(error); add --restart")
+            }
+        }
+    }
+
+    /// Prepares again the images of overlay entries a checkpoint restored (the figure draws over them).
+    mutating func prepareOverlays(_ images: [InputImage], with run: ImageRun) throws {
+        for entry in analysis.overlays where overlayImages[entry.position] == nil && images.indices.contains(entry.position) {
+            let input = images[entry.position]
+            overlayImages[entry.position] = PreparedImage(path: input.path, name: input.name, image: try run.prepare(input))
+        }
+    }
+
+    /// The checkpoint of this state after `next` inputs (committing the chunk being filled first).
+    func checkpoint(next: Int, failures: [AnalyzeCheckpoint.Failure], parameters: [String: String]) throws -> AnalyzeCheckpoint {
+        try chunks?.commit()
+        return AnalyzeCheckpoint(parameters: parameters, next: next, failures: failures, chunkRows: chunks?.chunkRows ?? [],
+                                 analysis: analysis.snapshot)
     }
 
     var metrics: Set<AnalysisMetric> { analysis.metrics }

@@ -36,6 +36,12 @@ struct ImageRun {
             let text = "\(error)"
             message = text.hasPrefix(path) ? text : "\(path): \(text)"
         }
+
+        /// A failure recorded earlier (a checkpoint's).
+        init(path: String, message: String) {
+            self.path = path
+            self.message = message
+        }
     }
 
     struct Summary {
@@ -46,6 +52,8 @@ struct ImageRun {
         var skippedExisting = 0
         /// Files in the input folders that are not images.
         var notImages: [String] = []
+        /// Where `between` stopped the run: the inputs before it were handled or failed, none after.
+        var stoppedAt: Int?
     }
 
     /// One image decoded and brought to the encoder's input size (not yet normalised).
@@ -55,7 +63,10 @@ struct ImageRun {
         return try policy.prepare(decoded)
     }
 
-    func run(_ inputs: [InputImage], label: String = "images",
+    /// Runs every input through `handle`. `between` is called with the number of inputs done and the
+    /// failures so far whenever no image waits for a batch (so a run resumed there forms the same batches);
+    /// returning true stops the run.
+    func run(_ inputs: [InputImage], label: String = "images", between: ((Int, [Failure]) -> Bool)? = nil,
              handle: ([PreparedImage], EncoderOutput) throws -> Void) -> Summary {
         let start = Date()
         let progress = ProgressBar(total: inputs.count, label: label, enabled: showProgress)
@@ -82,7 +93,12 @@ struct ImageRun {
             progress.advance(by: batch.count)
         }
 
-        for input in inputs {
+        var stoppedAt: Int?
+        for (index, input) in inputs.enumerated() {
+            if pending.isEmpty, let between, between(index, failures) {
+                stoppedAt = index
+                break
+            }
             do {
                 let image = try prepare(input)
                 if let first = pending.first, first.image.width != image.width || first.image.height != image.height {
@@ -96,7 +112,9 @@ struct ImageRun {
             }
         }
         flush()
-        return Summary(processed: processed, failures: failures, seconds: Date().timeIntervalSince(start))
+        var summary = Summary(processed: processed, failures: failures, seconds: Date().timeIntervalSince(start))
+        summary.stoppedAt = stoppedAt
+        return summary
     }
 }
 

@@ -107,13 +107,14 @@ final class AtomicFileWriter {
 /// Whole-file writes that readers see complete or not at all (see ``AtomicFileWriter``): for reports
 /// and other small outputs of the tools.
 public enum AtomicFile {
-    /// Writes `data` to `url` through a temporary file in the same folder and a rename.
+    /// Writes `data` to `url` through a temporary file in the same folder and a rename; with `sync` the
+    /// file is on the disk (fsync) before the rename (a checkpoint that must survive a power cut).
     /// - Throws: ``ModelError/io(file:reason:)`` naming the file.
-    public static func write(_ data: Data, to url: URL) throws {
+    public static func write(_ data: Data, to url: URL, sync: Bool = false) throws {
         let writer = try AtomicFileWriter(url)
         do {
             try writer.write(data)
-            try writer.commit()
+            try writer.commit(sync: sync)
         } catch {
             writer.abandon()
             throw error
