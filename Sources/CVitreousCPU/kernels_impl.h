@@ -174,6 +174,59 @@ FN void VK_NAME(row_norms)(const float *x, ptrdiff_t rows, ptrdiff_t dim, float 
     }
 }
 
+/// ln x for normal x > 0 (Cephes logf: the mantissa folded into [√½, √2), degree-8 polynomial, ln 2 split in
+/// two; ≈ 2 ulp). Zero, negative, subnormal, infinite and NaN inputs give meaningless values: callers mask them.
+INL VF VK_NAME(log_v)(VF x) {
+    VU bits = (VU)x;
+    VF e = __builtin_convertvector((VI)(bits >> 23) - 126, VF);  // x = m · 2^e with m in [0.5, 1)
+    VF m = (VF)((bits & 0x007fffffu) | 0x3f000000u);
+    VI small = m < 0.707106781186547524f;
+    e = VK_NAME(select)(small, e - 1.0f, e);
+    m = VK_NAME(select)(small, m + m, m) - 1.0f;
+    VF z = m * m;
+    VF y = VK_NAME(splat)(7.0376836292e-2f);
+    y = y * m - 1.1514610310e-1f;
+    y = y * m + 1.1676998740e-1f;
+    y = y * m - 1.2420140846e-1f;
+    y = y * m + 1.4249322787e-1f;
+    y = y * m - 1.6668057665e-1f;
+    y = y * m + 2.0000714765e-1f;
+    y = y * m - 2.4999993993e-1f;
+    y = y * m + 3.3333331174e-1f;
+    y = y * m * z - 2.12194440e-4f * e - 0.5f * z;
+    return m + y + 0.693359375f * e;
+}
+
+/// −p log p where p > 0, else 0 (zeros, padding and NaN add nothing).
+INL VF VK_NAME(entropy_terms)(VF p) {
+    return VK_NAME(select)(p > 0.0f, -p * VK_NAME(log_v)(p), VK_NAME(splat)(0.0f));
+}
+
+/// Σ a[i] · b[i] over one row.
+INL float VK_NAME(dot_row)(const float *a, const float *b, ptrdiff_t count) {
+    VF acc = VK_NAME(splat)(0);
+    ptrdiff_t i = 0;
+    for (; i + L <= count; i += L) acc += VK_NAME(load)(a + i) * VK_NAME(load)(b + i);
+    if (i < count) acc += VK_NAME(load_part)(a + i, count - i, 0) * VK_NAME(load_part)(b + i, count - i, 0);
+    return VK_NAME(hsum)(acc);
+}
+
+FN void VK_NAME(attention_row_statistics)(const float *p, ptrdiff_t first_row, ptrdiff_t rows, ptrdiff_t tokens,
+                                          const float *distances, ptrdiff_t first, ptrdiff_t patches,
+                                          float *entropy, float *distance) {
+    for (ptrdiff_t r = first_row; r < first_row + rows; r++) {
+        const float *line = p + r * tokens;
+        VF acc = VK_NAME(splat)(0);
+        ptrdiff_t i = 0;
+        for (; i + L <= tokens; i += L) acc += VK_NAME(entropy_terms)(VK_NAME(load)(line + i));
+        if (i < tokens) acc += VK_NAME(entropy_terms)(VK_NAME(load_part)(line + i, tokens - i, 0));
+        entropy[r] = VK_NAME(hsum)(acc);
+        const ptrdiff_t map = r / tokens, patch = r % tokens - first;
+        if (patch >= 0 && patch < patches)
+            distance[map * patches + patch] = VK_NAME(dot_row)(line + first, distances + patch * patches, patches);
+    }
+}
+
 FN float VK_NAME(exp2_sum)(float *line, ptrdiff_t count, float shift) {
     VF total = VK_NAME(splat)(0);
     ptrdiff_t i = 0;
@@ -225,6 +278,7 @@ static const vk_kernels VK_NAME(kernels) = {
     .layer_scale_rows = VK_NAME(layer_scale_rows),
     .layer_scale_norm_rows = VK_NAME(layer_scale_norm_rows),
     .row_norms = VK_NAME(row_norms),
+    .attention_row_statistics = VK_NAME(attention_row_statistics),
     .softmax_rows = VK_NAME(softmax_rows),
     .exp2_sum = VK_NAME(exp2_sum),
     .scale = VK_NAME(scale),

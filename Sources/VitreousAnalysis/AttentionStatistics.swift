@@ -103,6 +103,27 @@ public struct AttentionStatistics: Sendable {
         images += batch
     }
 
+    /// Adds a batch from ``VitreousTensor/attentionRowStatistics(_:patchDistances:firstPatch:)`` run on its maps with
+    /// ``patchDistanceTable``: `rowEntropy` `[batch, heads, tokens]`, `rowDistance` `[batch, heads, patches]`. The
+    /// rows are summed in float64 here, as ``add(_:batch:)`` sums the elements.
+    public mutating func add(rowEntropy: [Float], rowDistance: [Float], batch: Int) throws {
+        let (t, n) = (tokens, geometry.patchCount)
+        try requireCount(rowEntropy, batch * heads * t, "row entropies [\(batch), \(heads), \(t)]")
+        try requireCount(rowDistance, batch * heads * n, "row distances [\(batch), \(heads), \(n)]")
+        for b in 0..<batch {
+            for h in 0..<heads {
+                let map = b * heads + h
+                entropySum[h] += rowEntropy[(map * t)..<((map + 1) * t)].reduce(0.0) { $0 + Double($1) } / Double(t)
+                distanceSum[h] += rowDistance[(map * n)..<((map + 1) * n)].reduce(0.0) { $0 + Double($1) } / Double(n)
+            }
+        }
+        images += batch
+    }
+
+    /// Pixel distance between patch centres, `[patches, patches]` row-major, for
+    /// ``VitreousTensor/attentionRowStatistics(_:patchDistances:firstPatch:)``.
+    public var patchDistanceTable: [Float] { distances.map(Float.init) }
+
     /// Mean attention distance per head, in pixels.
     public var meanDistance: [Double] { distanceSum.map { $0 / Double(max(images, 1)) } }
     /// Mean attention entropy per head, in nats.

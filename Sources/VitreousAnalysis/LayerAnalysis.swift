@@ -1,4 +1,5 @@
 import VitreousModel
+import VitreousTensor
 
 /// The measures ``LayerAnalysis`` computes.
 public enum AnalysisMetric: String, Sendable, CaseIterable, Codable {
@@ -130,12 +131,22 @@ public struct LayerAnalysis {
         if grid == nil { try start(output) }
         let patches = output.firstPatch..<(output.firstPatch + gh * gw)
         if !attention.isEmpty || !segmentation.isEmpty {
+            // The maps stay on their device: only per-row sums and the CLS rows come back.
+            var table: Tensor?
             for block in 0..<config.depth {
-                guard let maps = try output.attentionMaps[block]?.toArray() else { continue }
-                if !attention.isEmpty { try attention[block].add(maps, batch: b) }
+                guard let maps = output.attentionMaps[block] else { continue }
+                if !attention.isEmpty {
+                    let distances = try table ?? Tensor(attention[block].patchDistanceTable,
+                                                        shape: [patches.count, patches.count], on: maps.device)
+                    table = distances
+                    let sums = try attentionRowStatistics(maps, patchDistances: distances, firstPatch: patches.lowerBound)
+                    try attention[block].add(rowEntropy: try sums.entropy.toArray(), rowDistance: try sums.distance.toArray(),
+                                             batch: b)
+                }
                 if !segmentation.isEmpty || block == config.depth - 1 {
-                    try segment(maps, block: block, positions: positions, masks: masks, patches: patches,
-                                tokens: output.tokens.shape[1])
+                    let t = output.tokens.shape[1]
+                    let cls = try sliceTokens(try maps.reshaped([b * config.heads, t * t, 1]), patches).toArray()
+                    try segment(cls, block: block, positions: positions, masks: masks, patches: patches.count)
                 }
             }
         }
@@ -190,20 +201,15 @@ public struct LayerAnalysis {
         }
     }
 
-    /// The CLS row over the patch keys of each image and head: Jaccard scores, and overlays of the last block.
-    private mutating func segment(_ maps: [Float], block: Int, positions: [Int], masks: [[Bool]?],
-                                  patches: Range<Int>, tokens: Int) throws {
+    /// The CLS row over the patch keys of each image and head (`cls` `[images, heads, patches]`): Jaccard scores,
+    /// and overlays of the last block.
+    private mutating func segment(_ cls: [Float], block: Int, positions: [Int], masks: [[Bool]?], patches n: Int) throws {
         let h = config.heads
         for (image, position) in positions.enumerated() {
-            var cls: [Float] = []
-            for head in 0..<h {
-                let row = (image * h + head) * tokens * tokens
-                cls += maps[(row + patches.lowerBound)..<(row + patches.upperBound)]
-            }
-            if let truth = masks[image], !segmentation.isEmpty { try segmentation[block].add(clsAttention: cls, truth: truth) }
+            let rows = Array(cls[(image * h * n)..<((image + 1) * h * n)])
+            if let truth = masks[image], !segmentation.isEmpty { try segmentation[block].add(clsAttention: rows, truth: truth) }
             if block == config.depth - 1, overlays.count < overlayLimit {
-                let n = patches.count
-                overlays.append((position, (0..<h).map { AttentionSegmentation.mask(Array(cls[($0 * n)..<(($0 + 1) * n)])) },
+                overlays.append((position, (0..<h).map { AttentionSegmentation.mask(Array(rows[($0 * n)..<(($0 + 1) * n)])) },
                                  masks[image]))
             }
         }

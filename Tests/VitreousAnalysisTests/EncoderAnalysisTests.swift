@@ -36,6 +36,22 @@ import VitreousTensor
         try stats.add(values, batch: b)
         #expect(maxDifference(stats.meanDistance, reference.distance) <= 1e-3)  // pixels, values ~20
         #expect(maxDifference(stats.meanEntropy, reference.entropy) <= 1e-4)
+
+        // LayerAnalysis reduces the maps on the device and reads back only the CLS rows for the overlays.
+        var analysis = try LayerAnalysis(metrics: [.attentionDistance, .entropy], config: config, overlayLimit: b)
+        try analysis.add(out, positions: Array(0..<b))
+        #expect(analysis.attention[1].images == 0, "block 1 returned no maps")
+        #expect(maxDifference(analysis.attention[2].meanDistance, reference.distance) <= 1e-3)
+        #expect(maxDifference(analysis.attention[2].meanEntropy, reference.entropy) <= 1e-4)
+        let n = out.gridHeight * out.gridWidth
+        for (image, overlay) in analysis.overlays.enumerated() {
+            let expected = (0..<h).map { head in
+                let row = (image * h + head) * t * t + out.firstPatch
+                return AttentionSegmentation.mask(Array(values[row..<(row + n)]))
+            }
+            #expect(overlay.position == image && overlay.masks == expected, "\(device) image \(image)")
+        }
+        #expect(analysis.overlays.count == b)
     }
 
     @Test func attentionLayersOutsideTheModelAreRefused() throws {

@@ -20,6 +20,25 @@ import VitreousTensor
         #expect(maxDifference(stats.meanEntropy, c.entropy) <= 1e-4, "\(c.model)/\(c.case_)")
     }
 
+    /// The same fixtures through the device reduction (attentionRowStatistics) on every backend.
+    @Test(arguments: Device.all, 0..<3) func attentionDistanceAndEntropyOnTheDevice(device: Device, _ index: Int) throws {
+        let c = fixture.attention[index]
+        let geometry = PatchGeometry(gridHeight: c.grid[0], gridWidth: c.grid[1], patchSize: c.patch, firstPatch: c.first)
+        var stats = try AttentionStatistics(heads: c.shape[1], tokens: c.shape[2], geometry: geometry)
+        let n = geometry.patchCount
+        let table = try Tensor(stats.patchDistanceTable, shape: [n, n], on: device)
+        let perImage = c.shape[1] * c.shape[2] * c.shape[3]
+        for b in 0..<c.shape[0] {
+            let maps = try Tensor(Array(c.attention[(b * perImage)..<((b + 1) * perImage)]),
+                                  shape: [1] + Array(c.shape[1...]), on: device)
+            let sums = try attentionRowStatistics(maps, patchDistances: table, firstPatch: c.first)
+            try stats.add(rowEntropy: try sums.entropy.toArray(), rowDistance: try sums.distance.toArray(), batch: 1)
+        }
+        #expect(stats.images == c.shape[0])
+        #expect(maxDifference(stats.meanDistance, c.distance) <= 1e-4 * max(1, c.distance.max() ?? 1), "\(device) \(c.model)/\(c.case_)")
+        #expect(maxDifference(stats.meanEntropy, c.entropy) <= 1e-4, "\(device) \(c.model)/\(c.case_)")
+    }
+
     @Test(arguments: 0..<3) func dinoMasksAndJaccard(_ index: Int) throws {
         let c = fixture.attention[index]
         let (heads, t, n) = (c.shape[1], c.shape[2], c.grid[0] * c.grid[1])

@@ -46,6 +46,13 @@ typedef struct vk_kernels {
                                   float eps, float *y);
     /// norms[r] = ‖x row r‖₂ for rows of `dim`.
     void (*row_norms)(const float *x, ptrdiff_t rows, ptrdiff_t dim, float *norms);
+    /// Attention rows [first_row, first_row + rows) of maps [maps, tokens, tokens] (row r is query r % tokens of
+    /// map r / tokens): entropy[r] = −Σₖ p log p over the p > 0 (NaN skipped), float32 per row; for patch queries
+    /// (first ≤ query < first + patches) also distance[map·patches + query − first] = Σⱼ p[first + j] ·
+    /// distances[(query − first)·patches + j] over the patch keys.
+    void (*attention_row_statistics)(const float *p, ptrdiff_t first_row, ptrdiff_t rows, ptrdiff_t tokens,
+                                     const float *distances, ptrdiff_t first, ptrdiff_t patches, float *entropy,
+                                     float *distance);
     /// Softmax per row of `columns` (an all −∞ row gives NaN, as PyTorch does).
     void (*softmax_rows)(const float *x, float *y, ptrdiff_t rows, ptrdiff_t columns);
 

@@ -78,8 +78,8 @@ struct KernelProgram: Hashable, Sendable {
     func hash(into hasher: inout Hasher) { hasher.combine(file) }
 
     /// Every program, for the tests that build each one and check the embedded copies against `Kernels/`.
-    static let all: [KernelProgram] = [.attention, .elementwise, .layerNorm, .linearHalf, .registers, .rope,
-                                       .softmax, .tokenNorms, .tokens]
+    static let all: [KernelProgram] = [.attention, .attentionStatistics, .elementwise, .layerNorm, .linearHalf,
+                                       .registers, .rope, .softmax, .tokenNorms, .tokens]
 }
 
 /// One kernel function of a program.
