@@ -62,7 +62,7 @@ let package = Package(
         // Labelled figures (colour bars, titles, captions, line plots) drawn with cairo, as PNG, PDF or SVG.
         .target(name: "VitreousFigure", dependencies: ["VitreousImage", "CCairo"]),
         .target(name: "VitreousDemo", dependencies: ["VitreousModel", "VitreousImage"]),
-        .target(name: "VitreousAnalysis", dependencies: ["VitreousTensor", "VitreousModel"]),
+        .target(name: "VitreousAnalysis", dependencies: ["VitreousTensor", "VitreousModel", "CBLAS"]),
         .target(name: "VitreousTesting", dependencies: ["VitreousTensor", "VitreousModel"]),
         .target(name: "VitreousC", dependencies: ["VitreousTensor", "VitreousModel", "VitreousImage", "VitreousRepair",
                                                   "VitreousDemo", "VitreousAnalysis",

@@ -1,3 +1,4 @@
+import CBLAS
 import Foundation
 
 /// The Fourier analysis of patch-feature maps of Park et al. ("What Do Self-Supervised Vision Transformers
@@ -20,9 +21,9 @@ public struct FrequencyAnalysis: Sendable {
     private var logAmplitudeSum: [Double]
     /// Feature maps accumulated so far.
     public private(set) var images = 0
-    /// `cos` and `sin` of `2π·k·y/gh` and `2π·k·x/gw`, `[steps, side]`.
-    private let rows: (cos: [Double], sin: [Double])
-    private let columns: (cos: [Double], sin: [Double])
+    /// `[2·steps, gh·gw]`: row `k` holds `cos θ`, row `steps + k` holds `−sin θ`, `θ = 2πk(y/gh + x/gw)` at
+    /// patch `(y, x)`, so one product with a feature map gives `F(k, k)` for every channel.
+    private let twiddles: [Double]
 
     /// - Throws: ``AnalysisError/invalidArgument(_:)`` for an empty grid or dimension.
     public init(gridHeight: Int, gridWidth: Int, dimension: Int) throws {
@@ -32,51 +33,43 @@ public struct FrequencyAnalysis: Sendable {
         self.gridHeight = gridHeight
         self.gridWidth = gridWidth
         self.dimension = dimension
-        steps = min(gridHeight - gridHeight / 2, gridWidth - gridWidth / 2)
+        let steps = min(gridHeight - gridHeight / 2, gridWidth - gridWidth / 2)
+        self.steps = steps
         logAmplitudeSum = Array(repeating: 0, count: steps)
-        func twiddles(_ side: Int, _ steps: Int) -> (cos: [Double], sin: [Double]) {
-            let angles = (0..<(steps * side)).map { 2 * Double.pi * Double(($0 / side) * ($0 % side) % side) / Double(side) }
-            return (angles.map { Foundation.cos($0) }, angles.map { Foundation.sin($0) })
+        let n = gridHeight * gridWidth
+        var table = [Double](repeating: 0, count: 2 * steps * n)
+        for k in 0..<steps {
+            for y in 0..<gridHeight {
+                for x in 0..<gridWidth {
+                    // Reduced modulo the side first, so the angle stays exact for large k.
+                    let turns = Double((k * y) % gridHeight) / Double(gridHeight) + Double((k * x) % gridWidth) / Double(gridWidth)
+                    table[k * n + y * gridWidth + x] = Foundation.cos(2 * Double.pi * turns)
+                    table[(steps + k) * n + y * gridWidth + x] = -Foundation.sin(2 * Double.pi * turns)
+                }
+            }
         }
-        rows = twiddles(gridHeight, steps)
-        columns = twiddles(gridWidth, steps)
+        twiddles = table
     }
 
     /// Adds `batch` patch-feature maps `[batch, gh, gw, dimension]` (row = y), as
     /// ``VitreousModel/EncoderOutput/patches`` lays them out.
     public mutating func add(_ patches: [Float], batch: Int) throws {
-        let (gh, gw, d) = (gridHeight, gridWidth, dimension)
-        try requireCount(patches, batch * gh * gw * d, "patch features [\(batch), \(gh), \(gw), \(d)]")
-        // Per image: the row transform at the diagonal's column frequencies, then the column transform.
-        var partialRe = [Double](repeating: 0, count: steps * gh * d)
-        var partialIm = partialRe
+        let (n, d, s) = (gridHeight * gridWidth, dimension, steps)
+        try requireCount(patches, batch * n * d, "patch features [\(batch), \(gridHeight), \(gridWidth), \(d)]")
+        // Only the diagonal (k, k) is read, so the 2-D DFT collapses to one float64 GEMM per image:
+        // [2·steps, n] twiddles times the [n, d] map.
+        var map = [Double](repeating: 0, count: n * d)
+        var spectrum = [Double](repeating: 0, count: 2 * s * d)
         for b in 0..<batch {
-            for i in partialRe.indices { partialRe[i] = 0; partialIm[i] = 0 }
-            for y in 0..<gh {
-                for x in 0..<gw {
-                    let source = ((b * gh + y) * gw + x) * d
-                    for k in 0..<steps {
-                        let (c, s) = (columns.cos[k * gw + x], columns.sin[k * gw + x])
-                        let target = (k * gh + y) * d
-                        for channel in 0..<d {
-                            let value = Double(patches[source + channel])
-                            partialRe[target + channel] += value * c
-                            partialIm[target + channel] -= value * s
-                        }
-                    }
-                }
+            for i in 0..<(n * d) { map[i] = Double(patches[b * n * d + i]) }
+            twiddles.withUnsafeBufferPointer { w in
+                cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(2 * s), Int32(d), Int32(n), 1,
+                            w.baseAddress, Int32(n), map, Int32(d), 0, &spectrum, Int32(d))
             }
-            for k in 0..<steps {
+            for k in 0..<s {
                 var sum = 0.0
                 for channel in 0..<d {
-                    var re = 0.0, im = 0.0
-                    for y in 0..<gh {
-                        let (c, s) = (rows.cos[k * gh + y], rows.sin[k * gh + y])
-                        let (pr, pi) = (partialRe[(k * gh + y) * d + channel], partialIm[(k * gh + y) * d + channel])
-                        // (pr + i·pi)(c − i·s)
-                        re += pr * c + pi * s
-                        im += pi * c - pr * s
-                    }
+                    let (re, im) = (spectrum[k * d + channel], spectrum[(s + k) * d + channel])
                     sum += Foundation.log((re * re + im * im).squareRoot() + 1e-6)
                 }
                 logAmplitudeSum[k] += sum / Double(d)
@@ -95,7 +88,7 @@ public struct FrequencyAnalysis: Sendable {
     public var highFrequency: Double { relativeLogAmplitude.last ?? 0 }
 }
 
-/// A checkpoint holds the sums and the shape; the twiddle tables are rebuilt.
+/// A checkpoint holds the sums and the shape; the twiddle table is rebuilt.
 extension FrequencyAnalysis: Codable {
     private enum CodingKeys: String, CodingKey { case gridHeight, gridWidth, dimension, logAmplitudeSum, images }
 

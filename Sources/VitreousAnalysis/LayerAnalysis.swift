@@ -21,6 +21,15 @@ public enum AnalysisMetric: String, Sendable, CaseIterable, Codable {
     /// Whether the measure reads attention maps (run the encoder with every block in
     /// ``VitreousModel/EncoderOptions/attentionLayers``).
     public var needsAttention: Bool { [.attentionDistance, .entropy, .segmentation].contains(self) }
+    /// What the encoder must return for `metrics`: every block's attention maps for the attention measures,
+    /// the hidden states for the representation measures (CKA, frequency, NCC, k-NN), nothing else.
+    public static func encoderOptions(for metrics: Set<AnalysisMetric>, depth: Int,
+                                      base: EncoderOptions = EncoderOptions()) -> EncoderOptions {
+        var options = base
+        options.hiddenStates = metrics.contains { !$0.needsAttention }
+        if metrics.contains(where: \.needsAttention) { options.attentionLayers = Set(0..<depth) }
+        return options
+    }
 }
 
 /// Integer class labels and a train/validation split, indexed by an image's position in the input list.

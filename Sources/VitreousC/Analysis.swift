@@ -91,9 +91,8 @@ func analysisRequest(_ metrics: UnsafePointer<CChar>?, _ labels: UnsafePointer<I
 func runAnalysis(_ images: [RGB8Image], model: ModelObject, settings: EncodeSettings, request: AnalysisRequest,
                  _ function: String) throws -> AnalysisObject {
     let encoder = model.encoder, config = encoder.config
-    var options = try settings.encoderOptions(depth: config.depth, function)
-    options.hiddenStates = true
-    if request.metrics.contains(where: \.needsAttention) { options.attentionLayers = Set(0..<config.depth) }
+    let options = AnalysisMetric.encoderOptions(for: request.metrics, depth: config.depth,
+                                                base: try settings.encoderOptions(depth: config.depth, function))
     var analysis = try LayerAnalysis(metrics: request.metrics, config: config, labels: request.labels,
                                      ckaMinibatch: request.ckaMinibatch)
     let policy = try settings.policy(for: config, function)

@@ -132,8 +132,7 @@ struct Analyze: ParsableCommand {
         if restart { try AnalyzeCheckpoint.discard(in: folder, features: features) }
         let resumed = try AnalyzeCheckpoint.read(folder)
         try resumed?.check(parameters, in: folder)
-        var options = EncoderOptions(hiddenStates: true)
-        if chosen.contains(where: \.needsAttention) { options.attentionLayers = Set(0..<config.depth) }
+        let options = AnalysisMetric.encoderOptions(for: chosen, depth: config.depth)
         let run = try modelOptions.imageRun(encoder, inputs: inputs, batch: batch, options: options)
         var state = try AnalyzeState(metrics: chosen, config: config, labels: classes, ckaMinibatch: ckaMinibatch,
                                      featureFolder: features, checkpoint: resumed)
