@@ -61,7 +61,9 @@ def full(channels):
 gray = np.where(rng.random((height, width, 1)) < 0.5, rng.integers(0, 301, (height, width, 1)), full(1))
 gray[0, :4, 0] = [0, 255, 256, 65535]
 rgb16 = full(3)
-srgb_profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+srgb_profile = bytearray(ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes())
+srgb_profile[24:36] = struct.pack(">6H", 2026, 1, 1, 0, 0, 0)  # its creation time, fixed: the file repeats
+srgb_profile = bytes(srgb_profile)
 palette = rng.integers(0, 256, (16, 3))
 files = {
     "rgb16.png": png(rgb16, 16, 2),
