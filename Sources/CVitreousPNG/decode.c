@@ -53,8 +53,8 @@ static int start(reader *r, png_structp *png, png_infop *info) {
     return 0;
 }
 
-int vitreous_png_size(const uint8_t *data, size_t size, uint32_t *width, uint32_t *height,
-                      char *message, size_t message_size) {
+int vpng_size(const uint8_t *data, size_t size, uint32_t *width, uint32_t *height,
+               char *message, size_t message_size) {
     reader r = {data, size, 0, message, message_size};
     png_structp png;
     png_infop info;
@@ -84,8 +84,8 @@ static void to_rgb(const uint8_t *row, uint32_t width, int channels, int gray16,
     }
 }
 
-int vitreous_png_decode_rgb8(const uint8_t *data, size_t size, uint8_t *rgb, size_t rgb_size,
-                             char *message, size_t message_size) {
+int vpng_decode_rgb8(const uint8_t *data, size_t size, uint8_t *rgb, size_t rgb_size,
+                     char *message, size_t message_size) {
     reader r = {data, size, 0, message, message_size};
     png_structp png;
     png_infop info;

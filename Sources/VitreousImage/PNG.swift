@@ -56,7 +56,7 @@ public enum PNG {
                 return .decodeFailed(path: name, reason: reason.isEmpty ? "libpng reported an error" : reason)
             }
             var (w, h): (UInt32, UInt32) = (0, 0)
-            guard vitreous_png_size(bytes.baseAddress, bytes.count, &w, &h, &message, message.count) == 0 else {
+            guard vpng_size(bytes.baseAddress, bytes.count, &w, &h, &message, message.count) == 0 else {
                 throw failure()
             }
             let (width, height) = (Int(w), Int(h))
@@ -68,8 +68,8 @@ public enum PNG {
             }
             var rgb = [UInt8](repeating: 0, count: width * height * 3)
             let status = rgb.withUnsafeMutableBufferPointer { out in
-                vitreous_png_decode_rgb8(bytes.baseAddress, bytes.count, out.baseAddress, out.count,
-                                         &message, message.count)
+                vpng_decode_rgb8(bytes.baseAddress, bytes.count, out.baseAddress, out.count,
+                                 &message, message.count)
             }
             guard status == 0 else { throw failure() }
             return RGB8Image(unchecked: width, height, rgb)
