@@ -46,6 +46,9 @@ let package = Package(
 
         // The CPU backend's SIMD loops, one copy per instruction-set level, chosen at run time (never -march).
         .target(name: "CVitreousCPU"),
+        // PNG decoding through libpng's low-level API (as Pillow decodes 16-bit files), with libpng's
+        // setjmp-based errors caught in C.
+        .target(name: "CVitreousPNG", linkerSettings: [.linkedLibrary("png16")]),
 
         .target(
             name: "VitreousTensor",
@@ -54,7 +57,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .target(name: "VitreousImage", dependencies: ["VitreousTensor", "CPNG", "CTurboJPEG", "CWebP"]),
+        .target(name: "VitreousImage", dependencies: ["VitreousTensor", "CPNG", "CVitreousPNG", "CTurboJPEG", "CWebP"]),
         .target(name: "VitreousModel", dependencies: ["VitreousTensor"]),
         .target(name: "VitreousRepair", dependencies: [
             "VitreousTensor", "VitreousModel", "CBLAS", "CLAPACK", "CLibCrypto",

@@ -1,7 +1,9 @@
 import CPNG
+import CVitreousPNG
 import Foundation
 
-/// PNG files through libpng's simplified `png_image` API.
+/// PNG files: read through libpng's low-level API (CVitreousPNG), as Pillow reads them; written through its
+/// simplified `png_image` API.
 public enum PNG {
     /// Images above this many pixels are refused instead of decoded (a 100-megapixel RGB image is
     /// already 1.2 GB of floats).
@@ -13,9 +15,9 @@ public enum PNG {
 
     /// Reads any PNG — gray, gray+alpha, RGB, RGBA, palette, 8 or 16 bits — as an RGB image.
     ///
-    /// Alpha is dropped without compositing, as PIL's `convert("RGB")` does. 16-bit files are reduced to
-    /// 8 bits per sample; 16-bit files without gamma information are taken as sRGB-encoded (what nearly
-    /// every tool writes), not linear.
+    /// The pixels are Pillow's `Image.open(f).convert("RGB")`, as ``decodeRGB8(_:name:maximumPixels:)``
+    /// describes: alpha dropped without compositing, 16-bit samples cut to their high byte (16-bit gray
+    /// clipped to 255), gamma and colour profiles ignored.
     public static func read(_ path: String) throws -> Image {
         guard FileManager.default.fileExists(atPath: path) else { throw ImageError.fileNotFound(path) }
         let data: Data
@@ -37,36 +39,39 @@ public enum PNG {
         try decodeRGB8(data, name: name, maximumPixels: maximumPixels).image
     }
 
-    /// Decodes PNG bytes to 8-bit RGB, the samples Pillow's `convert("RGB")` gives for 8-bit files.
+    /// Decodes PNG bytes to 8-bit RGB, the samples Pillow's `Image.open(f).convert("RGB")` gives.
+    ///
+    /// That is: 16-bit RGB, RGBA and gray+alpha samples keep their high byte, 16-bit gray is clipped to 255
+    /// (Pillow opens it as mode `I;16`), palettes and 1, 2 and 4-bit gray are expanded, alpha and tRNS are
+    /// dropped without compositing, and gamma (gAMA, sRGB, cHRM) and colour profiles (iCCP) are ignored.
     public static func decodeRGB8(_ data: Data, name: String = "image",
                                   maximumPixels: Int = PNG.maximumPixels) throws -> RGB8Image {
         let signature: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
         guard data.count >= 8, Array(data.prefix(8)) == signature else { throw ImageError.notPNG(name) }
-        var image = png_image()
-        image.version = UInt32(PNG_IMAGE_VERSION)
         return try data.withUnsafeBytes { raw -> RGB8Image in
-            guard png_image_begin_read_from_memory(&image, raw.baseAddress, raw.count) != 0 else {
-                throw ImageError.decodeFailed(path: name, reason: message(of: &image))
+            let bytes = raw.bindMemory(to: UInt8.self)
+            var message = [CChar](repeating: 0, count: 256)
+            func failure() -> ImageError {
+                let reason = String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+                return .decodeFailed(path: name, reason: reason.isEmpty ? "libpng reported an error" : reason)
             }
-            defer { png_image_free(&image) }
-            let (width, height) = (Int(image.width), Int(image.height))
+            var (w, h): (UInt32, UInt32) = (0, 0)
+            guard vpng_size(bytes.baseAddress, bytes.count, &w, &h, &message, message.count) == 0 else {
+                throw failure()
+            }
+            let (width, height) = (Int(w), Int(h))
             guard width > 0, height > 0 else {
                 throw ImageError.decodeFailed(path: name, reason: "the image has no pixels")
             }
             guard width * height <= maximumPixels else {
                 throw ImageError.tooLarge(path: name, width: width, height: height)
             }
-            image.flags |= UInt32(PNG_IMAGE_FLAG_16BIT_sRGB)
-            image.format = formatRGBA
-            var bytes = [UInt8](repeating: 0, count: width * height * 4)
-            let ok = bytes.withUnsafeMutableBytes {
-                png_image_finish_read(&image, nil, $0.baseAddress, 0, nil)
-            }
-            guard ok != 0 else { throw ImageError.decodeFailed(path: name, reason: message(of: &image)) }
             var rgb = [UInt8](repeating: 0, count: width * height * 3)
-            for p in 0..<(width * height) {
-                for c in 0..<3 { rgb[p * 3 + c] = bytes[p * 4 + c] }
+            let status = rgb.withUnsafeMutableBufferPointer { out in
+                vpng_decode_rgb8(bytes.baseAddress, bytes.count, out.baseAddress, out.count,
+                                 &message, message.count)
             }
+            guard status == 0 else { throw failure() }
             return RGB8Image(unchecked: width, height, rgb)
         }
     }
