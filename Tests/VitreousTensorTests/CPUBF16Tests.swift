@@ -139,6 +139,26 @@ struct CPUBF16Tests {
                                            queryRows: Array(0..<tokens)).output
             }
             let exact = reference(Self.rounded(values)), float32 = reference(values)
+            // Σⱼ aᵢⱼ|vⱼ| per output element, from the rounded operands: what one bf16 rounding of each numerator
+            // can move an output by.
+            let (_, _, roundedV) = AttentionTests.split(Self.rounded(values), batch: batch, tokens: tokens, width: width)
+            let (q, k, _) = AttentionTests.split(Self.rounded(values), batch: batch, tokens: tokens, width: width)
+            let probabilities = Reference.attention(q: q, k: k, v: roundedV, batch: batch, tokens: tokens, heads: heads,
+                                                    headDim: headDim, scale: scale).probabilities
+            var magnitude = [Double](repeating: 0, count: batch * tokens * width)
+            for b in 0..<batch {
+                for h in 0..<heads {
+                    for i in 0..<tokens {
+                        let row = ((b * heads + h) * tokens + i) * tokens
+                        for j in 0..<tokens {
+                            let a = probabilities[row + j]
+                            for c in 0..<headDim {
+                                magnitude[(b * tokens + i) * width + h * headDim + c] += a * abs(roundedV[(b * tokens + j) * width + h * headDim + c])
+                            }
+                        }
+                    }
+                }
+            }
             var emulated: [Float]?
             for (level, native) in Self.kernels {
                 let context = "\(level)\(native ? " native" : "") \(batch)×\(tokens), \(heads)×\(headDim), seed \(random.seed)"
@@ -149,9 +169,22 @@ struct CPUBF16Tests {
                 }
                 if native, let emulated {
                     // The same rounded operands; the float32 sums differ in order and in where the scale applies,
-                    // by ~1e-7, which now and then moves a numerator across a bf16 rounding boundary (2⁻⁸ each).
+                    // by ~1e-7, which now and then moves a numerator across a bf16 rounding boundary, to the
+                    // neighbouring bf16 value: at most 2⁻⁷ of that numerator, and as much again through the
+                    // denominator. So per element |Δo| ≤ 2⁻⁶·Σⱼ aᵢⱼ|vⱼ| (plus float32 noise) always holds; a wrong
+                    // head, row or key moves an output by about Σⱼ aᵢⱼ|vⱼ| itself.
+                    for (index, value) in output.enumerated() {
+                        let bound = (0x1p-6 + 1e-5) * magnitude[index] + 1e-6
+                        if abs(Double(value) - Double(emulated[index])) > bound {
+                            Issue.record("\(context): output \(index) is \(value) natively, \(emulated[index]) emulated, beyond \(bound)")
+                            break
+                        }
+                    }
+                    // In norm the flips are rare: 1e-7 to 5e-5 relative on most seeds, 1.0e-4 on the 130-token case
+                    // of seed 12349144611436613790 (where the elements stay under 4 % of the bound above); 1e-3
+                    // leaves room for unlucky seeds and still catches a systematic difference.
                     let agreement = Reference.relativeError(output, emulated.doubles)
-                    #expect(agreement <= 1e-4, "\(context): VDPBF16PS and its emulation differ by \(agreement)")
+                    #expect(agreement <= 1e-3, "\(context): VDPBF16PS and its emulation differ by \(agreement)")
                 }
                 if level == .avx512 && !native { emulated = output }
                 #expect(!output.contains { $0.isNaN }, "\(context): an output element was never written")
