@@ -159,7 +159,7 @@ struct Analyze: ParsableCommand {
         }) { batch, output in
             let positions = batch.map { position[$0.path] ?? 0 }
             let truths = try positions.map { try maskReader?.mask(for: images[$0]) }
-            try state.add(batch, output, positions: positions, masks: truths)
+            try state.add(batch, output, positions: positions, inputs: positions.map { images[$0] }, masks: truths)
         }
         if let saveError { throw saveError }
         if let signal = stop.received {

@@ -5,8 +5,10 @@ import VitreousModel
 /// `analyze`'s pooled per-layer features on disk, in the dataset's chunk format: `features-00000-NNNNN.safetensors`
 /// files holding `pooled_cls.L` and `pooled_mean_patch.L` `[rows, D]` for every layer L (as `encode --dataset
 /// --pooled-layers all` names them), rows in the order the images were encoded. Only the chunk being filled is
-/// in memory; ``commit()`` writes it whole or not at all, and NCC and k-NN read the chunks back one at a time,
-/// so memory stays flat in the number of images.
+/// in memory; ``commit()`` writes it whole or not at all, then appends its rows to `index-00000.jsonl` (`source`,
+/// `path`, `file`, `row`, as a dataset run's index), so the folder reads as a dataset (`load_dataset(DIR,
+/// "pooled_cls.6")`). NCC and k-NN read the chunks back one at a time, so memory stays flat in the number of
+/// images.
 final class PooledFeatureChunks: PooledFeatureSink {
     let folder: URL
     let layers: Int
@@ -16,6 +18,8 @@ final class PooledFeatureChunks: PooledFeatureSink {
     private(set) var chunkRows: [Int]
     /// Per pooling name, per layer: the rows appended since the last commit.
     private var pending: [String: [[Float]]] = [:]
+    /// The inputs of the rows appended since the last commit, in row order.
+    private var pendingInputs: [InputImage] = []
 
     /// A store in `folder` whose first `committed.count` chunks (of `committed[i]` rows) an earlier run wrote;
     /// chunk files after them (written after its last checkpoint) are removed.
@@ -40,7 +44,37 @@ final class PooledFeatureChunks: PooledFeatureSink {
                 throw CLIError("\(url.path): missing or not the chunk of \(count) rows the checkpoint names; add --restart")
             }
         }
+        try keepIndexLines(ofChunks: committed.count)
     }
+
+    /// `index-00000.jsonl`.
+    var index: URL { folder.appendingPathComponent(DatasetFiles.index(shard: 0)) }
+
+    /// Rewrites the index with only the whole lines naming the first `chunks` chunks: lines a run appended
+    /// after its last checkpoint name chunks that were just removed.
+    private func keepIndexLines(ofChunks chunks: Int) throws {
+        let names = Set((0..<chunks).map { DatasetFiles.chunk(shard: 0, chunk: $0) })
+        let text = (try? String(contentsOf: index, encoding: .utf8)) ?? ""
+        var kept = Data()
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false).dropLast() {
+            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                  let file = object["file"] as? String, names.contains(file) else { continue }
+            kept.append(contentsOf: Data(line.utf8) + [0x0A])
+        }
+        let expected = chunkRows.reduce(0, +)
+        let lines = kept.filter { $0 == 0x0A }.count
+        guard lines == expected else {
+            throw CLIError("\(index.path): \(lines) index lines for the \(expected) rows the checkpoint names; add --restart")
+        }
+        do {
+            try AtomicFile.write(kept, to: index, sync: true)
+        } catch {
+            throw CLIError("\(index.path): cannot write the index (\(error.localizedDescription))")
+        }
+    }
+
+    /// Records the inputs of the rows appended next (call once per batch, in the order of the rows).
+    func noteInputs(_ inputs: [InputImage]) { pendingInputs += inputs }
 
     /// The file of chunk `number`.
     func chunk(_ number: Int) -> URL { folder.appendingPathComponent(DatasetFiles.chunk(shard: 0, chunk: number)) }
@@ -73,10 +107,29 @@ final class PooledFeatureChunks: PooledFeatureSink {
                 try writer.add(Self.tensorName(pooling, layer), values, shape: [count, dimension])
             }
         }
+        guard pendingInputs.count == count else {
+            throw CLIError("\(folder.path): \(pendingInputs.count) inputs noted for \(count) pending rows")
+        }
+        let name = DatasetFiles.chunk(shard: 0, chunk: chunkRows.count)
         try writer.write(to: chunk(chunkRows.count), sync: true)
         try syncToDisk(folder.path)
+        // After the chunk, before the checkpoint: a crash between them leaves lines a resume drops.
+        var lines = Data()
+        for (row, input) in pendingInputs.enumerated() {
+            lines.append(try DatasetFiles.jsonLine(["source": input.path, "path": input.relative, "file": name, "row": row]))
+        }
+        do {
+            let handle = try FileHandle(forWritingTo: index)
+            defer { try? handle.close() }
+            try handle.seekToEnd()
+            try handle.write(contentsOf: lines)
+            try handle.synchronize()
+        } catch {
+            throw CLIError("\(index.path): cannot append to the index (\(error.localizedDescription))")
+        }
         chunkRows.append(count)
         pending = [:]
+        pendingInputs = []
     }
 
     func close() throws { try commit() }

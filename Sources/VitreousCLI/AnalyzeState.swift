@@ -67,7 +67,8 @@ struct AnalyzeState {
     }
 
     /// Folds one encoded batch in; `positions` are the images' places in the input list.
-    mutating func add(_ batch: [PreparedImage], _ output: EncoderOutput, positions: [Int],
+    /// `inputs` are the batch's inputs (what the pooled features' index names).
+    mutating func add(_ batch: [PreparedImage], _ output: EncoderOutput, positions: [Int], inputs: [InputImage],
                       masks: [[Bool]?]) throws {
         let (gh, gw) = (output.gridHeight, output.gridWidth)
         if let grid = analysis.grid, grid != (gh, gw) {
@@ -75,7 +76,9 @@ struct AnalyzeState {
                 + "analyze needs one input size (use --size N or WxH)")
         }
         let before = analysis.overlays.count
+        let rows = chunks?.rows
         try analysis.add(output, positions: positions, masks: masks)
+        if let chunks, chunks.rows != rows { chunks.noteInputs(inputs) }
         for entry in analysis.overlays.dropFirst(before) {
             if let index = positions.firstIndex(of: entry.position) { overlayImages[entry.position] = batch[index] }
         }

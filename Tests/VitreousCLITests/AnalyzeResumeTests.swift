@@ -69,11 +69,19 @@ struct AnalyzeResumeTests {
     private func chunks(_ cli: CLI, _ out: String) throws -> [String: [String: [Float]]] {
         let folder = cli.folder.appendingPathComponent("\(out)/pooled")
         var chunks: [String: [String: [Float]]] = [:]
-        for name in try FileManager.default.contentsOfDirectory(atPath: folder.path) {
+        for name in try FileManager.default.contentsOfDirectory(atPath: folder.path) where name.hasSuffix(".safetensors") {
             let file = try SafetensorsFile(folder.appendingPathComponent(name))
             chunks[name] = Dictionary(uniqueKeysWithValues: try file.names.map { ($0, try file.floats($0)) })
         }
         return chunks
+    }
+
+    /// The lines of `folder/index-00000.jsonl`, parsed.
+    private func indexLines(_ cli: CLI, _ folder: String) throws -> [[String: Any]] {
+        let text = try String(contentsOf: cli.folder.appendingPathComponent("\(folder)/index-00000.jsonl"), encoding: .utf8)
+        return try text.split(separator: "\n").map { line in
+            try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        }
     }
 
     /// Per tensor, the rows of every chunk in chunk order.
@@ -101,6 +109,12 @@ struct AnalyzeResumeTests {
                 let (process, _) = try analyzeUntilFirstCheckpoint(cli, model, out: out, then: signal)
                 if signal == SIGKILL {
                     #expect(process.terminationReason == .uncaughtSignal, "the run ended before it was killed")
+                    // As if it died between a chunk's index lines and its checkpoint, the last line cut in half.
+                    let index = try FileHandle(forWritingTo: cli.folder.appendingPathComponent("\(out)/pooled/index-00000.jsonl"))
+                    try index.seekToEnd()
+                    try index.write(contentsOf: Data(#"{"file":"features-00000-00007.safetensors","path":"b/019.png","row":0,"source":"x"}"#.utf8 + [0x0A]))
+                    try index.write(contentsOf: Data(#"{"file":"features-00000-00007.saf"#.utf8))
+                    try index.close()
                 } else {
                     #expect(process.terminationStatus == 130, "the run ended before the signal came")
                 }
@@ -116,7 +130,15 @@ struct AnalyzeResumeTests {
                 }
                 // Ctrl-C adds a checkpoint where it stopped, so only a SIGKILLed run cuts its chunks where the
                 // uninterrupted one did; the rows, in order, are the same either way.
-                if signal == SIGKILL { #expect(try chunks(cli, out) == (try chunks(cli, "whole")), "the feature chunks differ") }
+                if signal == SIGKILL {
+                    #expect(try chunks(cli, out) == (try chunks(cli, "whole")), "the feature chunks differ")
+                    // Lines appended after the last checkpoint (a chunk the resume removed) are dropped, not doubled.
+                    #expect(try Data(contentsOf: cli.folder.appendingPathComponent("\(out)/pooled/index-00000.jsonl"))
+                                == (try Data(contentsOf: cli.folder.appendingPathComponent("whole/pooled/index-00000.jsonl"))),
+                            "the index differs after SIGKILL and resume")
+                }
+                #expect(try indexLines(cli, "\(out)/pooled").map { $0["source"] as? String ?? "" }
+                            == (try indexLines(cli, "whole/pooled").map { $0["source"] as? String ?? "" }), "the indexed inputs differ")
                 #expect(try rows(cli, out) == (try rows(cli, "whole")), "the pooled features differ")
             }
             // A finished run's checkpoint covers every input: the same command only recomputes the results.
@@ -187,6 +209,22 @@ struct AnalyzeResumeTests {
                     let worst = zip(ours, theirs).map { abs($0 - $1) / max(abs($1), 1) }.max() ?? .infinity
                     #expect(worst <= 1e-5, "\(name): relative difference \(worst)")
                 }
+            }
+            // The index reads as a dataset run's: each encoded input once, and its (file, row) holds the features
+            // the dataset run's index gives for the same source.
+            let ours = try indexLines(cli, "out/pooled"), theirs = try indexLines(cli, "ds").filter { $0["file"] != nil }
+            let sources = ours.compactMap { $0["source"] as? String }
+            #expect(sources.count == Self.count && Set(sources).count == sources.count
+                        && Set(sources) == Set(theirs.compactMap { $0["source"] as? String }))
+            let place = Dictionary(uniqueKeysWithValues: theirs.map { ($0["source"] as? String ?? "", $0["row"] as? Int ?? -1) })
+            let datasetCLS = try reference.floats("pooled_cls.2")
+            for line in ours {
+                let (file, row) = (line["file"] as? String ?? "", line["row"] as? Int ?? -1)
+                let features = try #require(stored[file]?["pooled_cls.2"], "\(file) is not a chunk")
+                let theirRow = try #require(place[line["source"] as? String ?? ""])
+                let a = Array(features[(row * d)..<((row + 1) * d)]), b = Array(datasetCLS[(theirRow * d)..<((theirRow + 1) * d)])
+                #expect(zip(a, b).allSatisfy { abs($0 - $1) <= 1e-5 * max(abs($1), 1) }, "\(line)")
+                #expect((line["source"] as? String ?? "").hasSuffix("classes/" + (line["path"] as? String ?? "?")), "\(line)")
             }
         }
     }
