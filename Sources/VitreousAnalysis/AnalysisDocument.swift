@@ -1,4 +1,5 @@
 import Foundation
+import VitreousModel
 
 // analysis.json as one document for every front end: `vitreous analyze`, the C API and Python write the same
 // keys from the same ``LayerAnalysisReport``; each adds its own metadata (model, options, version).
@@ -7,6 +8,13 @@ extension LayerAnalysisReport {
     /// What `layer_numbering` says in every analysis.json.
     public static let layerNumbering =
         "layer 0 = embedding output, layer L = output of block L; attention measures per block 1…depth"
+
+    /// analysis.json's `config`: the model's family, width, depth, heads, patch size and registers, as every
+    /// front end writes it.
+    public static func configMetadata(_ config: ViTConfig) -> [String: Any] {
+        ["family": "\(config.family)", "hidden_size": config.hiddenSize, "depth": config.depth, "heads": config.heads,
+         "patch_size": config.patchSize, "registers": config.registerCount]
+    }
 
     /// The whole analysis.json object: `metadata` (the caller's keys: model, options, version), `images`,
     /// `layer_numbering` and ``results``. Feed it to ``json(_:)``.

@@ -152,7 +152,7 @@ public struct LayerAnalysis {
                     try attention[block].add(rowEntropy: try sums.entropy.toArray(), rowDistance: try sums.distance.toArray(),
                                              batch: b)
                 }
-                if !segmentation.isEmpty || block == config.depth - 1 {
+                if !segmentation.isEmpty || (block == config.depth - 1 && overlays.count < overlayLimit) {
                     let t = output.tokens.shape[1]
                     let cls = try sliceTokens(try maps.reshaped([b * config.heads, t * t, 1]), patches).toArray()
                     try segment(cls, block: block, positions: positions, masks: masks, patches: patches.count)

@@ -116,8 +116,7 @@ func runAnalysis(_ images: [RGB8Image], model: ModelObject, settings: EncodeSett
     let report = try analysis.finish(k: request.k, temperature: request.temperature, device: encoder.device)
     let metadata: [String: Any] = [
         "version": "\(vitreousVersion)", "device": encoder.device.description,
-        "config": ["family": "\(config.family)", "hidden_size": config.hiddenSize, "depth": config.depth,
-                   "heads": config.heads, "patch_size": config.patchSize, "registers": config.registerCount],
+        "config": LayerAnalysisReport.configMetadata(config),
         "options": request.options, "classes": request.labels.map { Array(0..<$0.classCount) } ?? [],
     ]
     return AnalysisObject(report: report, json: try LayerAnalysisReport.json(report.document(metadata: metadata)))

@@ -86,15 +86,13 @@ struct Analyze: ParsableCommand {
 
     /// The measures asked for, or all the data allows.
     func chosenMetrics(hasLabels: Bool) throws -> Set<AnalysisMetric> {
-        guard let metrics else {
-            return Set(AnalysisMetric.allCases.filter { ($0 != .ncc && $0 != .knn || hasLabels) && ($0 != .segmentation || masks != nil) })
+        guard let metrics else { return AnalysisMetric.allowed(hasLabels: hasLabels, hasMasks: masks != nil) }
+        let chosen: Set<AnalysisMetric>
+        do {
+            chosen = try AnalysisMetric.parse(metrics)
+        } catch let AnalysisError.invalidArgument(message) {
+            throw CLIError("--metrics: \(message)")
         }
-        let chosen = try Set(metrics.split(separator: ",").map { word in
-            guard let metric = AnalysisMetric(rawValue: word.trimmingCharacters(in: .whitespaces)) else {
-                throw CLIError("--metrics: unknown measure '\(word)'; use \(AnalysisMetric.allCases.map(\.rawValue).joined(separator: ", "))")
-            }
-            return metric
-        })
         if !hasLabels, let needs = chosen.first(where: { $0 == .ncc || $0 == .knn }) {
             throw CLIError("--metrics \(needs.rawValue) needs labels: one sub-folder per class, or --labels CSV")
         }
@@ -187,9 +185,7 @@ struct Analyze: ParsableCommand {
                          metadata: [
                             "version": VitreousCommand.version, "model": modelOptions.model,
                             "model_sha256": fingerprint, "device": encoder.device.description,
-                            "config": ["family": "\(config.family)", "hidden_size": config.hiddenSize, "depth": config.depth,
-                                       "heads": config.heads, "patch_size": config.patchSize,
-                                       "registers": config.registerCount],
+                            "config": LayerAnalysisReport.configMetadata(config),
                             "options": ["size": modelOptions.size, "batch": batch, "metrics": chosen.map(\.rawValue).sorted(),
                                         "labels": labels ?? (classes == nil ? "none" : "sub-folders"), "split": split ?? "none",
                                         "seed": seed, "masks": masks ?? "none", "k": k, "temperature": temperature,
